@@ -1,0 +1,1 @@
+"""Identity: accounts, role grants on places, sessions, API keys and login throttling."""

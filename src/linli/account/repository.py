@@ -1,0 +1,97 @@
+"""Queries of accounts, grants, sessions, API keys and login attempts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from linli.account.models import Account, ApiKey, AuthSession, LoginAttempt, RoleGrant
+
+
+def get(db: Session, account_id: int) -> Account | None:
+    return db.get(Account, account_id)
+
+
+def by_username(db: Session, username: str) -> Account | None:
+    return db.scalars(select(Account).where(Account.username == username)).first()
+
+
+def by_resident(db: Session, resident_id: int) -> Account | None:
+    return db.scalars(select(Account).where(Account.resident_id == resident_id)).first()
+
+
+def grants_of(db: Session, account_id: int) -> list[RoleGrant]:
+    stmt = select(RoleGrant).where(RoleGrant.account_id == account_id).order_by(RoleGrant.id)
+    return list(db.scalars(stmt))
+
+
+def find_grant(db: Session, account_id: int, role: str, place_id: int) -> RoleGrant | None:
+    stmt = select(RoleGrant).where(
+        RoleGrant.account_id == account_id, RoleGrant.role == role, RoleGrant.place_id == place_id
+    )
+    return db.scalars(stmt).first()
+
+
+def session_by_token_hash(db: Session, token_hash: str) -> AuthSession | None:
+    return db.scalars(select(AuthSession).where(AuthSession.token_hash == token_hash)).first()
+
+
+def active_sessions(db: Session, account_id: int, now: dt.datetime) -> list[AuthSession]:
+    stmt = select(AuthSession).where(
+        AuthSession.account_id == account_id,
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > now,
+    )
+    return list(db.scalars(stmt.order_by(AuthSession.id)))
+
+
+def revoke_sessions(db: Session, account_id: int, now: dt.datetime) -> int:
+    result = db.execute(
+        update(AuthSession)
+        .where(AuthSession.account_id == account_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def api_key_by_prefix(db: Session, prefix: str) -> ApiKey | None:
+    return db.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+
+
+def api_keys_of(db: Session, account_id: int) -> list[ApiKey]:
+    return list(db.scalars(select(ApiKey).where(ApiKey.account_id == account_id)))
+
+
+def recent_failures(db: Session, username: str, since: dt.datetime) -> int:
+    stmt = select(func.count(LoginAttempt.id)).where(
+        LoginAttempt.username == username,
+        LoginAttempt.success.is_(False),
+        LoginAttempt.at >= since,
+    )
+    return int(db.execute(stmt).scalar_one())
+
+
+def oldest_recent_failure(db: Session, username: str, since: dt.datetime) -> dt.datetime | None:
+    stmt = select(func.min(LoginAttempt.at)).where(
+        LoginAttempt.username == username,
+        LoginAttempt.success.is_(False),
+        LoginAttempt.at >= since,
+    )
+    value = db.execute(stmt).scalar_one_or_none()
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def list_accounts(db: Session, account_ids: list[int] | None = None) -> list[Account]:
+    stmt = select(Account).order_by(Account.username)
+    if account_ids is not None:
+        stmt = stmt.where(Account.id.in_(account_ids))
+    return list(db.scalars(stmt))
+
+
+def accounts_with_grants_under(db: Session, place_ids: Select[int]) -> list[int]:
+    stmt = select(RoleGrant.account_id).where(RoleGrant.place_id.in_(place_ids)).distinct()
+    return [int(x) for x in db.scalars(stmt)]

@@ -1,0 +1,65 @@
+"""create_app(): the composition root (settings, database, routers, middleware, errors)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from linli import __version__
+from linli.config import Settings, get_settings
+from linli.core import i18n
+from linli.core.crypto import configure_field_cipher
+from linli.core.db import make_engine, make_sessionmaker
+from linli.core.migrate import check_current, head_revision
+from linli.routing import ROUTERS
+from linli.web import errors
+from linli.web.middleware import request_context
+from linli.web.templating import PACKAGE_DIR, build_environment
+
+STATIC_DIR = PACKAGE_DIR / "web" / "static"
+LOCALE_DIR = PACKAGE_DIR / "web" / "locales"
+
+
+def _static_version(directory: Path) -> str:
+    """A short digest of the static files so browsers refetch them after an upgrade."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(str(path.stat().st_size).encode())
+    return digest.hexdigest()[:10]
+
+
+def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
+    """Build the web application; refuses to start on an out-of-date schema."""
+    settings = settings or get_settings()
+    configure_field_cipher(settings.field_key())
+    settings.secret_bytes()  # refuse missing or default keys before serving anything
+    engine = make_engine(settings.effective_database_url)
+    if check_schema:
+        check_current(engine)
+    i18n.load_catalogs(LOCALE_DIR)
+
+    app = FastAPI(
+        title="Linli",
+        version=__version__,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.templates = build_environment()
+    app.state.schema_head = head_revision(engine)
+    app.state.static_version = _static_version(STATIC_DIR)
+
+    app.middleware("http")(request_context)
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,1 @@
+"""The community tree: city, district, street office, community, compound, building, unit."""

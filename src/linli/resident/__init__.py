@@ -1,0 +1,1 @@
+"""People and households, with personal data classified and sensitive fields encrypted."""

@@ -1,0 +1,322 @@
+"""Use cases of residents and households: register, list masked, reveal with audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from linli.audit import service as audit_service
+from linli.core.actor import Actor
+from linli.core.crypto import field_cipher
+from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from linli.core.masking import mask_name, mask_phone
+from linli.core.pagination import PageParams
+from linli.core.time import utc_now
+from linli.place import service as place_service
+from linli.resident import permissions, repository
+from linli.resident.models import Household, Resident
+from linli.resident.schemas import (
+    HouseholdCreate,
+    HouseholdRead,
+    ResidentCreate,
+    ResidentRead,
+    ResidentRevealed,
+    ResidentUpdate,
+)
+
+SENSITIVE_FIELDS = ("phone", "id_number", "date_of_birth")
+HOUSEHOLD_PLACE_KINDS = ("unit", "building")
+
+
+def _digest(value: str | None, context: str) -> str | None:
+    return field_cipher().digest(value, context) if value else None
+
+
+def age_group(birth_year: int | None, today: dt.date | None = None) -> str | None:
+    """A coarse age band for lists (no exact age): child, adult, 60+, 80+."""
+    if birth_year is None:
+        return None
+    age = (today or utc_now().date()).year - birth_year
+    if age < 14:
+        return "child"
+    if age >= 80:
+        return "80+"
+    if age >= 60:
+        return "60+"
+    return "adult"
+
+
+# --- households -----------------------------------------------------------------------------
+
+
+def create_household(db: Session, actor: Actor | None, data: HouseholdCreate) -> Household:
+    """Register a dwelling in a unit or building; ``actor`` None is a trusted command."""
+    place = place_service.get(db, data.place_id)
+    if place.kind not in HOUSEHOLD_PLACE_KINDS:
+        raise ValidationFailed("a household belongs to a unit or a building")
+    if actor is not None and not permissions.can_manage(actor, place.path):
+        raise PermissionDenied("you cannot register households here")
+    if repository.household_by_room(db, data.place_id, data.room) is not None:
+        raise Conflict(f"room {data.room} is already registered there")
+    household = Household(
+        place_id=data.place_id, room=data.room, floor=data.floor, area_m2=data.area_m2
+    )
+    db.add(household)
+    db.flush()
+    return household
+
+
+def get_household_record(db: Session, household_id: int) -> Household:
+    household = repository.get_household(db, household_id)
+    if household is None:
+        raise NotFound("no such household")
+    return household
+
+
+def household_by_room(db: Session, place_id: int, room: str) -> Household | None:
+    return repository.household_by_room(db, place_id, room)
+
+
+def household_read(db: Session, household: Household) -> HouseholdRead:
+    read = HouseholdRead.model_validate(household)
+    place = place_service.get(db, household.place_id)
+    read.address = f"{place_service.label(db, place)} {household.room}".strip()
+    return read
+
+
+def list_households(
+    db: Session, actor: Actor, *, params: PageParams
+) -> tuple[list[HouseholdRead], int]:
+    own = _own_household_id(db, actor)
+    stmt = permissions.visible_households(actor, own)
+    rows, total = repository.households_page(db, stmt, offset=params.offset, limit=params.size)
+    return [household_read(db, h) for h in rows], total
+
+
+def get_household(db: Session, actor: Actor, household_id: int) -> HouseholdRead:
+    own = _own_household_id(db, actor)
+    stmt = permissions.visible_households(actor, own).where(Household.id == household_id)
+    household = db.scalars(stmt).first()
+    if household is None:
+        raise NotFound("no such household")
+    return household_read(db, household)
+
+
+# --- residents ------------------------------------------------------------------------------
+
+
+def create_resident(db: Session, actor: Actor | None, data: ResidentCreate) -> Resident:
+    """Register a person; sensitive fields are encrypted and indexed by keyed digest."""
+    household: Household | None = None
+    if data.household_id is not None:
+        household = get_household_record(db, data.household_id)
+        place_id = household.place_id
+    elif data.place_id is not None:
+        place_id = data.place_id
+    else:
+        raise ValidationFailed("a resident needs a household or a place")
+    place = place_service.get(db, place_id)
+    if actor is not None and not permissions.can_manage(actor, place.path):
+        raise PermissionDenied("you cannot register residents here")
+    id_digest = _digest(data.id_number, "residents.id_number")
+    if id_digest and repository.by_id_digest(db, id_digest) is not None:
+        raise Conflict("a resident with this ID number is already registered")
+    resident = Resident(
+        place_id=place_id,
+        household_id=household.id if household else None,
+        relation=data.relation,
+        name=data.name,
+        gender=data.gender,
+        phone=data.phone,
+        phone_digest=_digest(data.phone, "residents.phone"),
+        id_number=data.id_number,
+        id_number_digest=id_digest,
+        date_of_birth=data.date_of_birth.isoformat() if data.date_of_birth else None,
+        birth_year=data.date_of_birth.year if data.date_of_birth else None,
+    )
+    db.add(resident)
+    db.flush()
+    if actor is not None:
+        audit_service.record(
+            db,
+            actor=actor,
+            action="resident.created",
+            subject_type="resident",
+            subject_id=resident.id,
+            subject_resident_id=resident.id,
+            place_id=place_id,
+        )
+    return resident
+
+
+def get_record(db: Session, resident_id: int) -> Resident:
+    """The stored resident, for other domains' checks (no personal data leaves here)."""
+    resident = repository.get(db, resident_id)
+    if resident is None:
+        raise NotFound("no such resident")
+    return resident
+
+
+def place_path_of(db: Session, resident_id: int) -> str:
+    return place_service.get(db, get_record(db, resident_id).place_id).path
+
+
+def community_id_of(db: Session, resident_id: int) -> int | None:
+    place = place_service.get(db, get_record(db, resident_id).place_id)
+    community = place_service.community_of(db, place)
+    return community.id if community else None
+
+
+def display_name(db: Session, resident_id: int, *, masked: bool = True) -> str:
+    name = get_record(db, resident_id).name
+    return mask_name(name) if masked else name
+
+
+def _own_household_id(db: Session, actor: Actor) -> int | None:
+    rid = actor.effective_resident_id
+    if rid is None:
+        return None
+    resident = repository.get(db, rid)
+    return resident.household_id if resident else None
+
+
+def to_read(db: Session, resident: Resident, *, mask: bool = True) -> ResidentRead:
+    address = ""
+    if resident.household_id is not None:
+        household = get_household_record(db, resident.household_id)
+        address = household_read(db, household).address
+    return ResidentRead(
+        id=resident.id,
+        place_id=resident.place_id,
+        household_id=resident.household_id,
+        relation=resident.relation,
+        name=mask_name(resident.name) if mask else resident.name,
+        gender=resident.gender,
+        phone=mask_phone(resident.phone) if resident.phone else None,
+        age_group=age_group(resident.birth_year),
+        address=address,
+    )
+
+
+def list_residents(
+    db: Session,
+    actor: Actor,
+    *,
+    params: PageParams,
+    name: str | None = None,
+    phone: str | None = None,
+    place_id: int | None = None,
+) -> tuple[list[ResidentRead], int]:
+    """Residents visible to the actor, masked. ``phone`` finds an exact number by digest."""
+    stmt = permissions.visible_residents(actor, _own_household_id(db, actor))
+    if name:
+        stmt = stmt.where(Resident.name.contains(name.strip(), autoescape=True))
+    if phone:
+        stmt = stmt.where(Resident.phone_digest == _digest(phone.strip(), "residents.phone"))
+    if place_id is not None:
+        place = place_service.get(db, place_id)
+        stmt = stmt.where(Resident.place_id.in_(place_service.ids_under([place.path])))
+    rows, total = repository.page(db, stmt, offset=params.offset, limit=params.size)
+    return [to_read(db, r) for r in rows], total
+
+
+def _visible(db: Session, actor: Actor, resident_id: int) -> Resident:
+    stmt = permissions.visible_residents(actor, _own_household_id(db, actor))
+    resident = db.scalars(stmt.where(Resident.id == resident_id)).first()
+    if resident is None:
+        raise NotFound("no such resident")
+    return resident
+
+
+def get_resident(db: Session, actor: Actor, resident_id: int) -> ResidentRead:
+    """One resident, masked. A staff member's view of someone else is recorded."""
+    resident = _visible(db, actor, resident_id)
+    if actor.effective_resident_id != resident_id and actor.is_staff:
+        audit_service.record(
+            db,
+            actor=actor,
+            action="resident.viewed",
+            subject_type="resident",
+            subject_id=resident_id,
+            subject_resident_id=resident_id,
+            place_id=resident.place_id,
+        )
+    return to_read(db, resident, mask=actor.effective_resident_id != resident_id)
+
+
+def reveal(
+    db: Session, actor: Actor, resident_id: int, *, fields: list[str], reason: str
+) -> ResidentRevealed:
+    """Show sensitive fields in full; each reveal is audited with its reason (never the value)."""
+    resident = _visible(db, actor, resident_id)
+    place = place_service.get(db, resident.place_id)
+    unknown = set(fields) - set(SENSITIVE_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"not a sensitive field: {', '.join(sorted(unknown))}")
+    if not permissions.can_reveal(actor, place.path, resident_id):
+        audit_service.record(
+            db,
+            actor=actor,
+            action="permission.denied",
+            outcome="denied",
+            subject_type="resident",
+            subject_id=resident_id,
+            subject_resident_id=resident_id,
+            place_id=resident.place_id,
+            fields=fields,
+            reason=reason,
+        )
+        raise PermissionDenied("your role cannot reveal personal data")
+    audit_service.record(
+        db,
+        actor=actor,
+        action="resident.sensitive_read",
+        subject_type="resident",
+        subject_id=resident_id,
+        subject_resident_id=resident_id,
+        place_id=resident.place_id,
+        fields=fields,
+        reason=reason,
+    )
+    values = {f: getattr(resident, f) for f in fields}
+    return ResidentRevealed(id=resident.id, name=resident.name, fields=values, reason=reason)
+
+
+def my_household(db: Session, actor: Actor) -> tuple[HouseholdRead | None, list[ResidentRead]]:
+    """The acting resident's household and its members (own record unmasked by name)."""
+    rid = actor.effective_resident_id
+    if rid is None:
+        raise PermissionDenied("this page is for residents")
+    me = get_record(db, rid)
+    if me.household_id is None:
+        return None, [to_read(db, me, mask=False)]
+    household = get_household_record(db, me.household_id)
+    people = [to_read(db, r, mask=r.id != rid) for r in repository.members(db, household.id)]
+    return household_read(db, household), people
+
+
+def update_me(db: Session, actor: Actor, data: ResidentUpdate) -> ResidentRead:
+    rid = actor.effective_resident_id
+    if rid is None:
+        raise PermissionDenied("this page is for residents")
+    me = get_record(db, rid)
+    if "phone" in data.model_fields_set:
+        me.phone = data.phone
+        me.phone_digest = _digest(data.phone, "residents.phone")
+    me.updated_at = utc_now()
+    audit_service.record(
+        db,
+        actor=actor,
+        action="resident.updated",
+        subject_type="resident",
+        subject_id=rid,
+        subject_resident_id=rid,
+        place_id=me.place_id,
+        fields=sorted(data.model_fields_set),
+    )
+    return to_read(db, me, mask=False)
+
+
+def count(db: Session) -> int:
+    return repository.count(db)

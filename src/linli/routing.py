@@ -1,0 +1,27 @@
+"""The one explicit list of routers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from linli.account import api as account_api
+from linli.account import pages as account_pages
+from linli.audit import api as audit_api
+from linli.audit import pages as audit_pages
+from linli.place import api as place_api
+from linli.resident import api as resident_api
+from linli.resident import pages as resident_pages
+from linli.web import ops
+from linli.web import pages as web_pages
+
+ROUTERS: tuple[APIRouter, ...] = (
+    ops.router,
+    web_pages.router,
+    account_pages.router,
+    resident_pages.router,
+    audit_pages.router,
+    account_api.router,
+    place_api.router,
+    resident_api.router,
+    audit_api.router,
+)

@@ -1,0 +1,1 @@
+"""The page shell: templates, components, static assets, translations, request plumbing."""

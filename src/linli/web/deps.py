@@ -1,0 +1,132 @@
+"""FastAPI dependencies shared by every domain's routes: database session, actor, CSRF."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from linli.account import service as account_service
+from linli.config import Settings
+from linli.core.actor import ANONYMOUS, Actor
+from linli.core.errors import CsrfFailed, NotAuthenticated, PermissionDenied
+
+SESSION_COOKIE = "linli_session"
+SECURE_SESSION_COOKIE = "__Host-linli_session"
+ANON_CSRF_COOKIE = "linli_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """A session per request; handlers commit explicitly at the end of a change."""
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+Db = Annotated[Session, Depends(get_db)]
+
+
+def session_cookie_name(settings: Settings) -> str:
+    return SECURE_SESSION_COOKIE if settings.cookie_secure else SESSION_COOKIE
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def resolve_actor(request: Request, db: Db) -> Actor:
+    """The actor behind a request: a Bearer API key, a session cookie, or anonymous."""
+    cached: Actor | None = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached
+    settings = settings_of(request)
+    actor = ANONYMOUS
+    request.state.auth_session = None
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        account = account_service.account_from_api_key(db, auth[7:].strip())
+        if account is None:
+            raise NotAuthenticated("invalid or revoked API key")
+        actor = account_service.build_actor(db, account, via="api", ip=client_ip(request))
+        db.commit()  # last-used stamp
+    else:
+        token = request.cookies.get(session_cookie_name(settings), "")
+        found = account_service.session_from_token(db, settings, token) if token else None
+        if found is not None:
+            session, account = found
+            request.state.auth_session = session
+            actor = account_service.build_actor(
+                db, account, via="web", session=session, ip=client_ip(request)
+            )
+            db.commit()  # last-seen stamp
+    if actor.is_anonymous:
+        actor = Actor(account_id=None, ip=client_ip(request))
+    request.state.actor = actor
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(resolve_actor)]
+
+
+def require_login(actor: CurrentActor) -> Actor:
+    if actor.is_anonymous:
+        raise NotAuthenticated("please log in")
+    return actor
+
+
+LoggedIn = Annotated[Actor, Depends(require_login)]
+
+
+def require_staff(actor: LoggedIn) -> Actor:
+    if not actor.is_staff:
+        raise PermissionDenied("this area is for community staff")
+    return actor
+
+
+Staff = Annotated[Actor, Depends(require_staff)]
+
+
+def csrf_token_for(request: Request) -> str:
+    """The anti-forgery token to embed in forms on this response."""
+    settings = settings_of(request)
+    session = getattr(request.state, "auth_session", None)
+    seed = session.csrf_secret if session is not None else request.state.anon_csrf
+    key = hashlib.blake2b(settings.secret_bytes(), person=b"linli-csrf", digest_size=32).digest()
+    return hmac.new(key, seed.encode(), hashlib.sha256).hexdigest()
+
+
+async def verify_csrf(request: Request, actor: CurrentActor) -> None:
+    """Refuse a state change from a browser unless it carries this session's token.
+
+    Requests authenticated by an API key carry no ambient credentials and need no token.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if actor.via == "api":
+        return
+    presented = request.headers.get(CSRF_HEADER, "")
+    if not presented:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            presented = value if isinstance(value, str) else ""
+    if not presented or not hmac.compare_digest(presented, csrf_token_for(request)):
+        raise CsrfFailed("the form has expired or did not come from this site; please try again")
+
+
+CsrfChecked = Depends(verify_csrf)
