@@ -38,9 +38,9 @@ GRANTABLE_BY = {
 def can_grant(actor: Actor, role: str, place_path: str) -> bool:
     """An admin may grant a role on a place inside a subtree where they are admin."""
     for grant in actor.grants:
-        if grant.role in ACCOUNT_ADMIN_ROLES and place_path.startswith(grant.place_path):
-            if role in GRANTABLE_BY[grant.role]:
-                return True
+        covers = grant.role in ACCOUNT_ADMIN_ROLES and place_path.startswith(grant.place_path)
+        if covers and role in GRANTABLE_BY[grant.role]:
+            return True
     return False
 
 

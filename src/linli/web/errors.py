@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -44,7 +45,7 @@ def problem(
     *,
     code: str = "",
     extra: dict[str, object] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, object] = {
         "type": f"https://linli.invalid/problems/{code}" if code else "about:blank",
@@ -60,7 +61,9 @@ def problem(
     )
 
 
-def error_page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def error_page(
+    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
     return render(
         request,
         "error.html",
@@ -90,15 +93,24 @@ async def handle_linli_error(request: Request, exc: Exception) -> Response:
 async def handle_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": e.get("type", "")}
+        {
+            "loc": [str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": e.get("type", ""),
+        }
         for e in exc.errors()
     ]
     if wants_json(request):
         return problem(
-            request, 422, _("the request is not valid"), code="validation_failed",
+            request,
+            422,
+            _("the request is not valid"),
+            code="validation_failed",
             extra={"errors": errors},
         )
-    return error_page(request, 422, _("Some answers are missing or not valid; go back and check them."))
+    return error_page(
+        request, 422, _("Some answers are missing or not valid; go back and check them.")
+    )
 
 
 async def handle_http_error(request: Request, exc: Exception) -> Response:

@@ -52,7 +52,9 @@ async def request_context(
     token = request_id_var.set(rid[:64])
     started = time.perf_counter()
     lang = request.cookies.get(LANG_COOKIE)
-    locale = lang if lang in i18n.LOCALES else i18n.negotiate(request.headers.get("accept-language"))
+    locale = (
+        lang if lang in i18n.LOCALES else i18n.negotiate(request.headers.get("accept-language"))
+    )
     i18n.set_locale(locale)
     request.state.elder = request.cookies.get(ELDER_COOKIE) == "1"
     size = request.cookies.get(SIZE_COOKIE, "normal")

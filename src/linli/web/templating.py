@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def render(
     context: dict[str, Any] | None = None,
     *,
     status_code: int = 200,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """Render a page with the shell's context (actor, locale, elder mode, CSRF token)."""
     from linli.web.deps import csrf_token_for

@@ -1,0 +1,9 @@
+"""HTML pages of the resident domain."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from linli.web.deps import CsrfChecked
+
+router = APIRouter(include_in_schema=False, dependencies=[CsrfChecked])
