@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from linli.account import service as account_service
 from linli.config import Settings
 from linli.core.actor import ANONYMOUS, Actor
-from linli.core.errors import CsrfFailed, NotAuthenticated, PermissionDenied
+from linli.core.db import KEEP_ON_ERROR
+from linli.core.errors import CsrfFailed, LinliError, NotAuthenticated, PermissionDenied
+from linli.core.validation import MAX_ID
 
 SESSION_COOKIE = "linli_session"
 SECURE_SESSION_COOKIE = "__Host-linli_session"
@@ -27,17 +30,31 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """A session per request; handlers commit explicitly at the end of a change."""
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """A session per request; handlers commit explicitly at the end of a change.
+
+    Async so that no worker thread is taken for it: the session connects lazily, on the first
+    query, inside the (threaded) handler or dependency that needs it.
+    """
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
+    except LinliError:
+        # An expected refusal: keep the audit row that records it (nothing else is pending,
+        # services check before they change anything), then let the error become a response.
+        if session.info.get(KEEP_ON_ERROR):
+            await run_in_threadpool(session.commit)
+        raise
     finally:
         session.rollback()
         session.close()
 
 
 Db = Annotated[Session, Depends(get_db)]
+
+# Ids in URLs: a value no row can have is a client error, not a database overflow.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def session_cookie_name(settings: Settings) -> str:
@@ -69,6 +86,8 @@ def resolve_actor(request: Request, db: Db) -> Actor:
         if found is not None:
             session, account = found
             request.state.auth_session = session
+            # Kept as plain text: error pages render after the request's session is closed.
+            request.state.csrf_seed = session.csrf_secret
             actor = account_service.build_actor(
                 db, account, via="web", session=session, ip=client_ip(request)
             )
@@ -82,7 +101,7 @@ def resolve_actor(request: Request, db: Db) -> Actor:
 CurrentActor = Annotated[Actor, Depends(resolve_actor)]
 
 
-def require_login(actor: CurrentActor) -> Actor:
+async def require_login(actor: CurrentActor) -> Actor:
     if actor.is_anonymous:
         raise NotAuthenticated("please log in")
     return actor
@@ -91,7 +110,7 @@ def require_login(actor: CurrentActor) -> Actor:
 LoggedIn = Annotated[Actor, Depends(require_login)]
 
 
-def require_staff(actor: LoggedIn) -> Actor:
+async def require_staff(actor: LoggedIn) -> Actor:
     if not actor.is_staff:
         raise PermissionDenied("this area is for community staff")
     return actor
@@ -103,8 +122,7 @@ Staff = Annotated[Actor, Depends(require_staff)]
 def csrf_token_for(request: Request) -> str:
     """The anti-forgery token to embed in forms on this response."""
     settings = settings_of(request)
-    session = getattr(request.state, "auth_session", None)
-    seed = session.csrf_secret if session is not None else request.state.anon_csrf
+    seed: str = getattr(request.state, "csrf_seed", None) or request.state.anon_csrf
     key = hashlib.blake2b(settings.secret_bytes(), person=b"linli-csrf", digest_size=32).digest()
     return hmac.new(key, seed.encode(), hashlib.sha256).hexdigest()
 
@@ -117,6 +135,9 @@ async def verify_csrf(request: Request, actor: CurrentActor) -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     if actor.via == "api":
+        return
+    if actor.is_anonymous and request.url.path.startswith("/api/"):
+        # No ambient credentials to abuse; the route's own login check answers 401.
         return
     presented = request.headers.get(CSRF_HEADER, "")
     if not presented:

@@ -1,0 +1,613 @@
+"""The `linli` command: demo, serve, database, accounts, imports, backups and audit checks."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import secrets
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+from pydantic import SecretStr, ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from linli import __version__
+from linli.account import service as account_service
+from linli.account.schemas import AccountCreate
+from linli.audit import service as audit_service
+from linli.config import (
+    DEMO_KEY_PREFIX,
+    ConfigError,
+    Settings,
+    check_production_key,
+    get_settings,
+    is_production_key,
+)
+from linli.core import backup as backup_core
+from linli.core.actor import ROLES
+from linli.core.crypto import configure_field_cipher
+from linli.core.db import make_engine, make_sessionmaker, session_scope
+from linli.core.errors import LinliError, NotFound
+from linli.core.logging import JsonFormatter
+from linli.core.migrate import check_current, current_revision, head_revision, upgrade
+from linli.demo import seed
+from linli.place import service as place_service
+from linli.resident import importer
+
+APP_FACTORY = "linli.app:create_app"
+DEMO_KEY_FILE = "demo-secret"
+MAX_ERRORS_SHOWN = 200
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+app = typer.Typer(
+    name="linli",
+    help="Linli (邻里): run and look after a smart-community platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+import_app = typer.Typer(help="Bulk imports from CSV or Excel.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(import_app, name="import")
+bench_app = typer.Typer(help="Benchmarks; each prints one JSON object.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(bench_app, name="bench")
+
+
+# --- plumbing -------------------------------------------------------------------------------
+
+
+def _fail(message: str) -> NoReturn:
+    """Print a one-line error and leave with exit code 1."""
+    err.print(f"error: {message}", markup=False)
+    raise typer.Exit(1)
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else "unknown error"
+
+
+def _friendly(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn expected failures into a one-line message and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except LinliError as exc:
+            _fail(exc.message)
+        except ConfigError as exc:
+            _fail(str(exc))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            _fail(f"{where}: {first['msg']}" if where else str(first["msg"]))
+        except SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc
+            _fail(f"database error: {_first_line(str(cause))}")
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            _fail(f"{exc.strerror or exc}{where}")
+
+    return wrapper
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+def _sqlite_file(settings: Settings) -> Path | None:
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
+def _existing_engine(settings: Settings) -> Engine:
+    """An engine for a database that exists and is at the migration head."""
+    path = _sqlite_file(settings)
+    if path is not None and not path.is_file():
+        raise NotFound(f"no database at {path}; run `linli db upgrade` first")
+    engine = make_engine(settings.effective_database_url)
+    try:
+        check_current(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+@contextmanager
+def _unit_of_work(settings: Settings) -> Iterator[Session]:
+    """A session on an up-to-date database that commits when the block succeeds."""
+    engine = _existing_engine(settings)
+    try:
+        with session_scope(make_sessionmaker(engine)) as db:
+            yield db
+    finally:
+        engine.dispose()
+
+
+def demo_secret(data_dir: Path) -> str:
+    """The demo key of ``data_dir``: read from ``demo-secret``, or created there once (0600)."""
+    path = data_dir / DEMO_KEY_FILE
+    if path.is_file():
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            return key
+    key = DEMO_KEY_PREFIX + secrets.token_urlsafe(32)
+    seed.write_private_file(path, key + "\n")
+    return key
+
+
+def settings_with_key() -> Settings:
+    """Settings for commands that touch encrypted fields; a demo data dir brings its own key."""
+    settings = Settings()
+    if not settings.secret_key.get_secret_value():
+        path = settings.data_dir / DEMO_KEY_FILE
+        if path.is_file():
+            key = path.read_text(encoding="utf-8").strip()
+            return Settings(demo_mode=True, secret_key=SecretStr(key))
+    return settings
+
+
+def make_log_formatter(kind: str = "json") -> logging.Formatter:
+    """Linli's log formatter: JSON lines with UTC times, or plain text."""
+    if kind == "json":
+        formatter = JsonFormatter()
+        formatter.converter = time.gmtime
+        return formatter
+    return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def uvicorn_log_config(settings: Settings) -> dict[str, Any]:
+    """Logging for the server (and each worker): everything to stderr in Linli's format."""
+    quiet = {"handlers": [], "propagate": True}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "linli": {"()": f"{__name__}.make_log_formatter", "kind": settings.log_format}
+        },
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "linli",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": settings.log_level.upper()},
+        "loggers": {name: dict(quiet) for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+    }
+
+
+def _run_server(
+    settings: Settings, *, host: str, port: int, workers: int, env: dict[str, str]
+) -> None:
+    """Start uvicorn on the application factory in this process (or its worker processes)."""
+    import uvicorn
+
+    os.environ.update(env)
+    get_settings.cache_clear()
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers if workers > 1 else None,
+        log_config=uvicorn_log_config(settings),
+        server_header=False,
+    )
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"linli {__version__}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Linli (邻里): run and look after a smart-community platform."""
+
+
+# --- demo and serve -------------------------------------------------------------------------
+
+
+def prepare_demo(base: Settings) -> tuple[Settings, list[dict[str, str]]]:
+    """Demo settings, an up-to-date database and the seeded community; returns the logins."""
+    env_key = base.secret_key.get_secret_value()
+    if env_key and is_production_key(env_key):
+        raise ConfigError(
+            "demo mode must not run with a production LINLI_SECRET_KEY; "
+            "unset it for the demo or use `linli serve`"
+        )
+    base.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = env_key or demo_secret(base.data_dir)
+    settings = Settings(demo_mode=True, secret_key=SecretStr(key))
+    configure_field_cipher(settings.field_key())
+    path = _sqlite_file(settings)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with err.status("Preparing the database…"):
+            upgrade(engine)
+        with session_scope(make_sessionmaker(engine)) as db:
+            if seed.is_seeded(db):
+                return settings, seed.read_credentials(settings.data_dir)
+            with _progress() as progress:
+                task = progress.add_task("Seeding the demo community", total=seed.HOUSEHOLDS)
+
+                def advance(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                credentials = seed.seed_demo(db, settings.data_dir, progress=advance)
+        return settings, credentials
+    finally:
+        engine.dispose()
+
+
+def _credentials_table(credentials: list[dict[str, str]]) -> Table:
+    table = Table(title="Demo logins", title_justify="left")
+    for column in ("role", "username", "password", "API key"):
+        table.add_column(column, overflow="fold")
+    for entry in credentials:
+        table.add_row(entry["role"], entry["username"], entry["password"], entry["api_key"])
+    return table
+
+
+@app.command()
+@_friendly
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    simulator: Annotated[
+        bool,
+        typer.Option("--simulator/--no-simulator", help="Run the demo's device simulator."),
+    ] = True,
+) -> None:
+    """Create or upgrade the demo database, seed it once, print the logins and serve it."""
+    settings, credentials = prepare_demo(Settings())
+    url = f"http://{host}:{port}/"
+    out.print(f"Linli demo at {url}", markup=False)
+    if credentials:
+        out.print(_credentials_table(credentials))
+        out.print(
+            f"These logins are also in {seed.credentials_path(settings.data_dir)}", markup=False
+        )
+    else:
+        err.print(
+            f"warning: {seed.credentials_path(settings.data_dir)} is missing; the demo logins "
+            "were shown when the database was first seeded",
+            markup=False,
+        )
+    env = {"LINLI_DEMO_MODE": "true", "LINLI_SECRET_KEY": settings.secret_key.get_secret_value()}
+    _run_server(settings, host=host, port=port, workers=1, env=env)
+
+
+@app.command()
+@_friendly
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Run the production server; refuses a weak key or an out-of-date schema."""
+    settings = Settings()
+    if settings.demo_mode:
+        raise ConfigError("LINLI_DEMO_MODE is set; use `linli demo` for the demo")
+    check_production_key(settings.secret_key.get_secret_value())
+    settings.field_key()
+    _existing_engine(settings).dispose()
+    _run_server(settings, host=host, port=port, workers=workers, env={})
+
+
+# --- database -------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+@_friendly
+def db_upgrade() -> None:
+    """Bring the database schema up to the code's migration head."""
+    settings = Settings()
+    path = _sqlite_file(settings)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with err.status("Migrating…"):
+            upgrade(engine)
+        out.print(f"database schema at {current_revision(engine)} (head)", markup=False)
+    finally:
+        engine.dispose()
+
+
+@db_app.command("current")
+@_friendly
+def db_current() -> None:
+    """Show the schema revision of the database and the code's head."""
+    settings = Settings()
+    path = _sqlite_file(settings)
+    if path is not None and not path.is_file():
+        raise NotFound(f"no database at {path}; run `linli db upgrade` first")
+    engine = make_engine(settings.effective_database_url)
+    try:
+        current, head = current_revision(engine), head_revision(engine)
+    finally:
+        engine.dispose()
+    state = "up to date" if current == head else "needs `linli db upgrade`"
+    out.print(f"current: {current or 'none'}  head: {head}  ({state})", markup=False)
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+        if not password:
+            _fail("no password on standard input")
+        return password
+    value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+def _check_role(value: str) -> str:
+    if value not in ROLES:
+        raise typer.BadParameter(f"unknown role {value}; use one of {', '.join(ROLES)}")
+    return value
+
+
+@user_app.command("create")
+@_friendly
+def user_create(
+    username: Annotated[str, typer.Argument(help="Login name (letters, digits, . _ @ -).")],
+    name: Annotated[str, typer.Option("--name", help="Name shown to others.")],
+    role: Annotated[
+        str, typer.Option("--role", callback=_check_role, help=f"One of: {', '.join(ROLES)}.")
+    ],
+    place: Annotated[str, typer.Option("--place", help="Code of the place the role covers.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create an account and grant it a role on a place."""
+    settings = Settings()
+    password = _read_password(password_stdin)
+    with _unit_of_work(settings) as db:
+        target = place_service.by_code(db, place)
+        if target is None:
+            raise NotFound(f"no place with code {place}")
+        account = account_service.create_account(
+            db, None, AccountCreate(username=username, display_name=name, password=password)
+        )
+        account_service.grant_role(db, None, account_id=account.id, role=role, place_id=target.id)
+        out.print(
+            f"created {account.username}: {role} on {target.name} ({target.code})", markup=False
+        )
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+def _errors_table(errors: list[importer.RowError]) -> Table:
+    table = Table(title="Rows that cannot be imported", title_justify="left")
+    table.add_column("row", justify="right")
+    table.add_column("column")
+    table.add_column("problem", overflow="fold")
+    for error in errors[:MAX_ERRORS_SHOWN]:
+        table.add_row(str(error.row), error.column, error.message)
+    return table
+
+
+@import_app.command("residents")
+@_friendly
+def import_residents(
+    file: Annotated[Path, typer.Argument(help="A .csv (UTF-8 or GB18030) or .xlsx file.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count, then write nothing.")
+    ] = False,
+) -> None:
+    """Register households and residents from a sheet: all rows or none."""
+    settings = settings_with_key()
+    configure_field_cipher(settings.field_key())
+    sheet = importer.read_sheet(file)
+    if not sheet.rows:
+        _fail(f"{file} has no rows below its header")
+    engine = _existing_engine(settings)
+    db = make_sessionmaker(engine)()
+    try:
+        with _progress() as progress:
+            task = progress.add_task("Importing residents", total=len(sheet.rows))
+            report = importer.import_residents(db, sheet, on_row=lambda: progress.advance(task))
+        if not report.ok:
+            db.rollback()
+            out.print(_errors_table(report.errors))
+            hidden = len(report.errors) - MAX_ERRORS_SHOWN
+            if hidden > 0:
+                out.print(f"… and {hidden} more", markup=False)
+            rows = len({e.row for e in report.errors})
+            _fail(f"{rows} of {report.rows} rows have problems; nothing was imported")
+        summary = (
+            f"{report.residents_created} residents, {report.households_created} new households, "
+            f"{report.places_created} new places from {report.rows} rows"
+        )
+        if dry_run:
+            db.rollback()
+            out.print(f"dry run: would import {summary}; nothing was written", markup=False)
+        else:
+            db.commit()
+            out.print(f"imported {summary}", markup=False)
+    finally:
+        db.close()
+        engine.dispose()
+
+
+# --- backup and restore ---------------------------------------------------------------------
+
+
+@app.command("backup")
+@_friendly
+def backup_command(
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="A .tar.gz file or a new directory (default: <data dir>/backups/…tar.gz).",
+        ),
+    ] = None,
+) -> None:
+    """Copy the running database and the data directory consistently."""
+    settings = Settings()
+    target = output or backup_core.default_output(settings.data_dir)
+    with err.status("Backing up…"):
+        result = backup_core.backup(settings.effective_database_url, settings.data_dir, target)
+    out.print(
+        f"backup written to {result.path} ({result.database}, schema {result.schema or 'none'}, "
+        f"{result.data_files} data files)",
+        markup=False,
+    )
+
+
+@app.command("restore")
+@_friendly
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="A backup made by `linli backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Replace an existing database.")] = False,
+) -> None:
+    """Put a backup back into the configured database and data directory (stop the server)."""
+    settings = Settings()
+    with err.status("Restoring…"):
+        result = backup_core.restore(
+            source, settings.effective_database_url, settings.data_dir, overwrite=yes
+        )
+    out.print(
+        f"restored the {result.database} database (schema {result.schema or 'none'}) and "
+        f"{result.data_files} data files",
+        markup=False,
+    )
+    engine = make_engine(settings.effective_database_url)
+    try:
+        head = head_revision(engine)
+    finally:
+        engine.dispose()
+    if result.schema != head:
+        out.print(f"the code needs schema {head}: run `linli db upgrade`", markup=False)
+
+
+# --- audit and secrets ----------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+@_friendly
+def audit_verify() -> None:
+    """Recompute the audit log's hash chain; exit 1 if any event was changed or removed."""
+    with _unit_of_work(Settings()) as db, err.status("Checking the audit log…"):
+        result = audit_service.verify(db)
+    if result.ok:
+        out.print(f"audit log ok: {result.checked} events, hash chain intact", markup=False)
+        return
+    where = f"event {result.first_bad_id}" if result.first_bad_id is not None else "the end"
+    _fail(f"audit log tampered at {where}: {result.problem}")
+
+
+@app.command()
+def secret() -> None:
+    """Print a fresh secret key fit for LINLI_SECRET_KEY."""
+    while True:
+        key = secrets.token_urlsafe(48)
+        if is_production_key(key):
+            break
+    out.print(key, markup=False)
+
+
+def _bench_module(name: str) -> Any:
+    """Load ``bench/<name>.py`` from the project checkout (benchmarks are not installed)."""
+    import importlib.util
+
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "bench" / f"{name}.py"
+        if candidate.exists():
+            spec = importlib.util.spec_from_file_location(f"linli_bench_{name}", candidate)
+            assert spec is not None
+            assert spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+    _fail(f"bench/{name}.py not found: benchmarks run from a checkout of the project")
+
+
+def _report(result: dict[str, Any], *, as_json: bool, record: Path | None) -> None:
+    import datetime as dt
+    import json
+
+    line = json.dumps(result, ensure_ascii=False, sort_keys=True)
+    if as_json:
+        out.print(line, markup=False)
+    else:
+        table = Table("figure", "value")
+        for key, value in result.items():
+            table.add_row(key, str(value))
+        out.print(table)
+    if record is not None:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        with record.open("a", encoding="utf-8") as fh:
+            fh.write(f"\n- {stamp}, `linli bench {result['benchmark']}`: `{line}`\n")
+
+
+@bench_app.command("api")
+@_friendly
+def bench_api(
+    seconds: Annotated[int, typer.Option(min=1, max=600, help="Load time per server.")] = 10,
+    clients: Annotated[int, typer.Option(min=1, max=1000, help="Concurrent connections.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    record: Annotated[
+        Path | None, typer.Option(help="Append the result to this file (docs/benchmarks.md).")
+    ] = None,
+) -> None:
+    """Authenticated API read under concurrent clients vs a bare FastAPI endpoint (same run)."""
+    module = _bench_module("api")
+    with err.status("measuring the bare endpoint, then Linli …"):
+        result = module.run(seconds=seconds, clients=clients)
+    _report(result, as_json=as_json, record=record)
+
+
+def main() -> None:
+    """Entry point of the `linli` console script."""
+    app()

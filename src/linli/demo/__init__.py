@@ -1,0 +1,1 @@
+"""The demo community that `linli demo` seeds: places, households, residents and logins."""
