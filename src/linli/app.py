@@ -36,11 +36,15 @@ def _static_version(directory: Path) -> str:
 def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
     """Build the web application; refuses to start on an out-of-date schema."""
     settings = settings or get_settings()
+    settings.secret_bytes()  # refuse missing or default keys before using them at all
     configure_field_cipher(settings.field_key())
-    settings.secret_bytes()  # refuse missing or default keys before serving anything
     engine = make_engine(settings.effective_database_url)
     if check_schema:
-        check_current(engine)
+        try:
+            check_current(engine)
+        except Exception:
+            engine.dispose()
+            raise
     i18n.load_catalogs(LOCALE_DIR)
 
     app = FastAPI(

@@ -283,10 +283,10 @@ def prepare_demo(base: Settings) -> tuple[Settings, list[dict[str, str]]]:
 
 def _credentials_table(credentials: list[dict[str, str]]) -> Table:
     table = Table(title="Demo logins", title_justify="left")
-    for column in ("role", "username", "password", "API key"):
-        table.add_column(column, overflow="fold")
+    for column in ("role", "username", "password"):
+        table.add_column(column, no_wrap=True)
     for entry in credentials:
-        table.add_row(entry["role"], entry["username"], entry["password"], entry["api_key"])
+        table.add_row(entry["role"], entry["username"], entry["password"])
     return table
 
 
@@ -307,7 +307,9 @@ def demo(
     if credentials:
         out.print(_credentials_table(credentials))
         out.print(
-            f"These logins are also in {seed.credentials_path(settings.data_dir)}", markup=False
+            f"These logins and an API key for each are in "
+            f"{seed.credentials_path(settings.data_dir)}",
+            markup=False,
         )
     else:
         err.print(

@@ -9,6 +9,7 @@ from linli.account import pages as account_pages
 from linli.audit import api as audit_api
 from linli.audit import pages as audit_pages
 from linli.place import api as place_api
+from linli.place import pages as place_pages
 from linli.resident import api as resident_api
 from linli.resident import pages as resident_pages
 from linli.web import ops
@@ -20,6 +21,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     account_pages.router,
     resident_pages.router,
     audit_pages.router,
+    place_pages.router,
     account_api.router,
     place_api.router,
     resident_api.router,

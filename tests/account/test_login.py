@@ -59,9 +59,7 @@ def test_sixth_failed_login_is_refused_with_429(client: TestClient, db: Session)
     )
     assert r.status_code == 429
     assert int(r.headers["retry-after"]) > 0
-    throttled = db.scalar(
-        select(func.count()).where(AuditEvent.action == "auth.login_throttled")
-    )
+    throttled = db.scalar(select(func.count()).where(AuditEvent.action == "auth.login_throttled"))
     assert throttled == 2
     # Another account is not affected.
     login(client, "alice")

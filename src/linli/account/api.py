@@ -17,7 +17,7 @@ from linli.account.schemas import (
     PreferencesUpdate,
     SessionRead,
 )
-from linli.web.deps import CsrfChecked, Db, LoggedIn
+from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[CsrfChecked])
 
@@ -67,7 +67,7 @@ def create_api_key(db: Db, actor: LoggedIn, body: ApiKeyCreate) -> ApiKeyCreated
 
 
 @router.delete("/me/api-keys/{key_id}", status_code=204)
-def revoke_api_key(db: Db, actor: LoggedIn, key_id: int) -> Response:
+def revoke_api_key(db: Db, actor: LoggedIn, key_id: PathId) -> Response:
     service.revoke_api_key(db, actor, key_id)
     db.commit()
     return Response(status_code=204)
@@ -86,7 +86,7 @@ def create_account(db: Db, actor: LoggedIn, body: AccountCreate, request: Reques
 
 
 @router.post("/accounts/{account_id}/grants", response_model=GrantRead, status_code=201)
-def grant_role(db: Db, actor: LoggedIn, account_id: int, body: GrantCreate) -> GrantRead:
+def grant_role(db: Db, actor: LoggedIn, account_id: PathId, body: GrantCreate) -> GrantRead:
     grant = service.grant_role(
         db, actor, account_id=account_id, role=body.role, place_id=body.place_id
     )
@@ -95,7 +95,7 @@ def grant_role(db: Db, actor: LoggedIn, account_id: int, body: GrantCreate) -> G
 
 
 @router.delete("/grants/{grant_id}", status_code=204)
-def revoke_grant(db: Db, actor: LoggedIn, grant_id: int) -> Response:
+def revoke_grant(db: Db, actor: LoggedIn, grant_id: PathId) -> Response:
     service.revoke_grant(db, actor, grant_id)
     db.commit()
     return Response(status_code=204)

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from linli.core.validation import Id, MultilineText, PlainText
+
 Role = Literal[
     "resident",
     "caregiver",
@@ -29,14 +31,14 @@ class LoginForm(BaseModel):
 
 class AccountCreate(BaseModel):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    display_name: str = Field(min_length=1, max_length=100)
+    display_name: PlainText = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=1024)
-    resident_id: int | None = None
+    resident_id: Id | None = None
 
 
 class GrantCreate(BaseModel):
     role: Role
-    place_id: int
+    place_id: Id
 
 
 class GrantRead(BaseModel):
@@ -73,7 +75,7 @@ class PreferencesUpdate(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: PlainText = Field(min_length=1, max_length=100)
 
 
 class ApiKeyRead(BaseModel):
@@ -103,6 +105,6 @@ class SessionRead(BaseModel):
 
 
 class AssistStart(BaseModel):
-    resident_id: int
+    resident_id: Id
     resident_present: bool = Field(description="the resident is present and asked for help")
-    reason: str = Field(min_length=2, max_length=500)
+    reason: MultilineText = Field(min_length=2, max_length=500)

@@ -43,7 +43,23 @@ def create_account(db: Session, actor: Actor | None, data: AccountCreate) -> Acc
         raise Conflict(f"the username {username} is taken")
     passwords.check_policy(data.password, context=[username, data.display_name])
     if data.resident_id is not None:
-        resident_service.get_record(db, data.resident_id)  # must exist
+        resident = resident_service.get_record(db, data.resident_id)  # must exist
+        # Linking a login to a person gives its holder that person's data: only an
+        # administrator of the resident's own place may do it.
+        path = resident_service.place_path_of(db, data.resident_id)
+        if actor is not None and not actor.holds(ACCOUNT_ADMIN_ROLES, path):
+            audit_service.record(
+                db,
+                actor=actor,
+                action="permission.denied",
+                outcome="denied",
+                subject_type="resident",
+                subject_id=data.resident_id,
+                subject_resident_id=data.resident_id,
+                place_id=resident.place_id,
+                detail={"wanted": "account.create"},
+            )
+            raise PermissionDenied("this resident lives outside your places")
         if repository.by_resident(db, data.resident_id) is not None:
             raise Conflict("this resident already has an account")
     account = Account(
@@ -79,8 +95,8 @@ def by_username(db: Session, username: str) -> Account | None:
 def set_password(db: Session, actor: Actor, account_id: int, password: str) -> None:
     """Change a password and end the account's other sessions."""
     account = get_account(db, account_id)
-    if actor.account_id != account_id and not permissions.can_manage_accounts(actor):
-        raise PermissionDenied("you cannot change this password")
+    if actor.account_id != account_id:
+        _require_admin_over(db, actor, account_id)
     passwords.check_policy(password, context=[account.username, account.display_name])
     account.password_hash = passwords.hash_password(password)
     repository.revoke_sessions(db, account_id, utc_now())
@@ -175,6 +191,16 @@ def revoke_grant(db: Session, actor: Actor, grant_id: int) -> None:
         raise NotFound("no such grant")
     place = place_service.get(db, grant.place_id)
     if not permissions.can_grant(actor, grant.role, place.path):
+        audit_service.record(
+            db,
+            actor=actor,
+            action="permission.denied",
+            outcome="denied",
+            subject_type="role_grant",
+            subject_id=grant.account_id,
+            place_id=grant.place_id,
+            detail={"role": grant.role, "wanted": "revoke"},
+        )
         raise PermissionDenied("you cannot revoke this grant")
     db.delete(grant)
     audit_service.record(
@@ -193,15 +219,30 @@ def grants_of(db: Session, account_id: int) -> list[RoleGrant]:
 
 
 def _require_admin_over(db: Session, actor: Actor, account_id: int) -> None:
+    """The actor administers everything the account holds: each of its grants (as one who may
+    grant that role there) and the resident it belongs to. Holding one grant in the actor's
+    places is not enough, or an admin could grant a stranger a small role and then take over
+    their account with all its other powers."""
+    account = get_account(db, account_id)
+    covered: list[bool] = []
     for grant in repository.grants_of(db, account_id):
         place = place_service.get(db, grant.place_id)
-        if actor.holds(ACCOUNT_ADMIN_ROLES, place.path):
-            return
-    account = get_account(db, account_id)
+        covered.append(permissions.can_grant(actor, grant.role, place.path))
     if account.resident_id is not None:
         path = resident_service.place_path_of(db, account.resident_id)
-        if actor.holds(ACCOUNT_ADMIN_ROLES, path):
-            return
+        covered.append(actor.holds(ACCOUNT_ADMIN_ROLES, path))
+    if covered and all(covered):
+        return
+    audit_service.record(
+        db,
+        actor=actor,
+        action="permission.denied",
+        outcome="denied",
+        subject_type="account",
+        subject_id=account_id,
+        subject_resident_id=account.resident_id,
+        detail={"wanted": "manage_account"},
+    )
     raise PermissionDenied("this account is outside your places")
 
 
@@ -227,17 +268,24 @@ def build_actor(
 ) -> Actor:
     grants = repository.grants_of(db, account.id)
     places = place_service.by_ids(db, sorted({g.place_id for g in grants}))
+    held = tuple(
+        Grant(role=g.role, place_id=g.place_id, place_path=places[g.place_id].path)
+        for g in grants
+        if g.place_id in places
+    )
+    on_behalf = session.on_behalf_of_resident_id if session else None
+    if on_behalf is not None:
+        # Assisted mode lasts only while the right to assist this resident does.
+        path = resident_service.place_path_of(db, on_behalf)
+        if not permissions.can_assist(Actor(account_id=account.id, grants=held), path):
+            on_behalf = None
     return Actor(
         account_id=account.id,
         username=account.username,
         display_name=account.display_name,
         resident_id=account.resident_id,
-        grants=tuple(
-            Grant(role=g.role, place_id=g.place_id, place_path=places[g.place_id].path)
-            for g in grants
-            if g.place_id in places
-        ),
-        on_behalf_of_resident_id=session.on_behalf_of_resident_id if session else None,
+        grants=held,
+        on_behalf_of_resident_id=on_behalf,
         via=via,
         session_id=session.id if session else None,
         ip=ip,
@@ -270,7 +318,9 @@ def login(
     Attempts and their audit rows are written even when the login fails; the caller commits
     before turning the raised error into a response.
     """
-    name = username.strip().lower()[:64]
+    # Control characters cannot be part of a username (and PostgreSQL cannot store NUL);
+    # dropping them also keeps "bob\x00" from dodging bob's throttle.
+    name = "".join(ch for ch in username if ch.isprintable()).strip().lower()[:64]
     now = utc_now()
     window_start = now - dt.timedelta(minutes=settings.login_failure_window_minutes)
     anonymous = Actor(account_id=None, username=name, ip=ip, via="web")
@@ -453,6 +503,11 @@ def start_assist(
     """Let a staff member act for a resident who is present; every action is recorded as such."""
     if not present:
         raise ValidationFailed("assisted mode needs the resident to be present and asking for help")
+    if len(reason.strip()) < 2:
+        raise ValidationFailed("say why the resident asked for help")
+    if session.account_id != actor.account_id:
+        raise PermissionDenied("this is not your session")
+    place_id = resident_service.get_record(db, resident_id).place_id
     path = resident_service.place_path_of(db, resident_id)
     if not permissions.can_assist(actor, path):
         audit_service.record(
@@ -463,6 +518,8 @@ def start_assist(
             subject_type="resident",
             subject_id=resident_id,
             subject_resident_id=resident_id,
+            place_id=place_id,
+            reason=reason,
             detail={"wanted": "assist"},
         )
         raise PermissionDenied("you cannot assist residents of this place")
@@ -474,6 +531,7 @@ def start_assist(
         subject_type="resident",
         subject_id=resident_id,
         subject_resident_id=resident_id,
+        place_id=place_id,
         reason=reason,
     )
 
@@ -490,4 +548,13 @@ def stop_assist(db: Session, actor: Actor, session: AuthSession) -> None:
         subject_type="resident",
         subject_id=resident_id,
         subject_resident_id=resident_id,
+        place_id=resident_service.get_record(db, resident_id).place_id,
     )
+
+
+def grantable_roles(actor: Actor) -> list[str]:
+    """The roles this actor may grant somewhere in their places, in the canonical order."""
+    allowed: set[str] = set()
+    for grant in actor.grants:
+        allowed |= permissions.GRANTABLE_BY.get(grant.role, frozenset())
+    return [role for role in ROLES if role in allowed]

@@ -10,7 +10,8 @@ from pydantic import AwareDatetime
 from linli.audit import service
 from linli.audit.schemas import AccessRead, AuditEventRead
 from linli.core.pagination import Page, PageParams
-from linli.web.deps import Db, LoggedIn
+from linli.core.validation import PlainText
+from linli.web.deps import Db, LoggedIn, QueryId
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 Paging = Annotated[PageParams, Depends()]
@@ -21,9 +22,9 @@ def search_events(
     db: Db,
     actor: LoggedIn,
     paging: Paging,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-    actor_username: Annotated[str | None, Query(max_length=64)] = None,
-    subject_resident_id: int | None = None,
+    action: Annotated[PlainText | None, Query(max_length=64)] = None,
+    actor_username: Annotated[PlainText | None, Query(max_length=64)] = None,
+    subject_resident_id: QueryId = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
 ) -> Page[AuditEventRead]:

@@ -59,7 +59,7 @@ def search_statement(
 ) -> Select[AuditEvent]:
     stmt = select(AuditEvent)
     if action:
-        stmt = stmt.where(AuditEvent.action.startswith(action))
+        stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
     if actor_username:
         stmt = stmt.where(AuditEvent.actor_username == actor_username)
     if subject_resident_id is not None:

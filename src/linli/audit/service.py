@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from linli.audit import permissions, repository
 from linli.audit.models import GENESIS_HASH, AuditEvent
 from linli.core.actor import Actor
+from linli.core.db import KEEP_ON_ERROR
 from linli.core.errors import PermissionDenied
 from linli.core.pagination import PageParams
 from linli.core.time import UTC, utc_now
@@ -59,7 +60,11 @@ def record(
     detail: dict[str, Any] | None = None,
     actor_username: str | None = None,
 ) -> AuditEvent:
-    """Append one event (in the caller's transaction). Never pass personal data in ``detail``."""
+    """Append one event (in the caller's transaction). Never pass personal data in ``detail``.
+
+    A refusal (``outcome="denied"``) is kept even when the request then fails with the error
+    that follows it: record it before changing anything else.
+    """
     prev_hash = repository.lock_chain_head(db)
     event = AuditEvent(
         at=utc_now(),
@@ -81,6 +86,8 @@ def record(
     event.hash = compute_hash(prev_hash, event)
     repository.add(db, event)
     repository.set_chain_head(db, event.hash)
+    if outcome == "denied":
+        db.info[KEEP_ON_ERROR] = True
     return event
 
 

@@ -29,6 +29,14 @@ class Base(DeclarativeBase):
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
+# ``session.info`` key: the session holds a row that must outlive a refused request (the audit
+# record of a denial); the request boundary commits it before answering with the error.
+KEEP_ON_ERROR = "linli.keep_on_error"
+
+
+def _forget_keep(session: Session, *_args: Any) -> None:
+    session.info.pop(KEEP_ON_ERROR, None)
+
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     assert isinstance(dbapi_conn, sqlite3.Connection)
@@ -58,7 +66,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    event.listen(factory, "after_commit", _forget_keep)
+    event.listen(factory, "after_rollback", _forget_keep)
+    return factory
 
 
 @contextmanager

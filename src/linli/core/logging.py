@@ -12,7 +12,8 @@ import orjson
 
 request_id_var: ContextVar[str | None] = ContextVar("linli_request_id", default=None)
 
-_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# Record attributes that are not extras; uvicorn's colour copy of the message is dropped too.
+_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

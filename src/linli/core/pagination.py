@@ -9,12 +9,13 @@ from pydantic import BaseModel, Field
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 200
+MAX_PAGE = 100_000
 
 
 class PageParams(BaseModel):
     """Which page of a list to return."""
 
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     size: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE)
 
     @property

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from linli.core.errors import NotFound
 from linli.place import service
-from linli.place.schemas import PlaceCreate, PlaceRead
-from linli.web.deps import CsrfChecked, Db, LoggedIn
+from linli.place.schemas import PlaceCreate, PlaceKind, PlaceRead
+from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId
 
 router = APIRouter(prefix="/api/v1/places", tags=["places"], dependencies=[CsrfChecked])
 
@@ -17,7 +17,7 @@ def _visible_paths(actor: LoggedIn) -> list[str]:
 
 
 @router.get("", response_model=list[PlaceRead])
-def list_places(db: Db, actor: LoggedIn, kind: str | None = None) -> list[PlaceRead]:
+def list_places(db: Db, actor: LoggedIn, kind: PlaceKind | None = None) -> list[PlaceRead]:
     """Places under the actor's grants (residents: their community)."""
     kinds = (kind,) if kind else ()
     places = service.under(db, _visible_paths(actor), kinds=kinds)
@@ -25,7 +25,7 @@ def list_places(db: Db, actor: LoggedIn, kind: str | None = None) -> list[PlaceR
 
 
 @router.get("/{place_id}", response_model=PlaceRead)
-def get_place(db: Db, actor: LoggedIn, place_id: int) -> PlaceRead:
+def get_place(db: Db, actor: LoggedIn, place_id: PathId) -> PlaceRead:
     place = service.get(db, place_id)
     if not any(place.path.startswith(p) for p in _visible_paths(actor)):
         raise NotFound("no such place")

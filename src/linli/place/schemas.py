@@ -6,15 +6,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from linli.core.validation import Id, PlainText
+
 PlaceKind = Literal[
     "city", "district", "street_office", "community", "compound", "building", "unit"
 ]
 
 
 class PlaceCreate(BaseModel):
-    parent_id: int | None = None
+    parent_id: Id | None = None
     kind: PlaceKind
-    name: str = Field(min_length=1, max_length=200)
+    name: PlainText = Field(min_length=1, max_length=200)
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from linli.core.pagination import Page, PageParams
+from linli.core.validation import PlainText
 from linli.resident import service
 from linli.resident.schemas import (
     HouseholdCreate,
@@ -17,7 +18,7 @@ from linli.resident.schemas import (
     ResidentUpdate,
     RevealRequest,
 )
-from linli.web.deps import CsrfChecked, Db, LoggedIn
+from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId, QueryId
 
 router = APIRouter(prefix="/api/v1", tags=["residents"], dependencies=[CsrfChecked])
 Paging = Annotated[PageParams, Depends()]
@@ -28,9 +29,9 @@ def list_residents(
     db: Db,
     actor: LoggedIn,
     paging: Paging,
-    name: Annotated[str | None, Query(max_length=100)] = None,
-    phone: Annotated[str | None, Query(max_length=20)] = None,
-    place_id: int | None = None,
+    name: Annotated[PlainText | None, Query(max_length=100)] = None,
+    phone: Annotated[PlainText | None, Query(max_length=20)] = None,
+    place_id: QueryId = None,
 ) -> Page[ResidentRead]:
     """Residents visible to the caller, with names and phones masked."""
     items, total = service.list_residents(
@@ -48,14 +49,14 @@ def create_resident(db: Db, actor: LoggedIn, body: ResidentCreate) -> ResidentRe
 
 
 @router.get("/residents/{resident_id}", response_model=ResidentRead)
-def get_resident(db: Db, actor: LoggedIn, resident_id: int) -> ResidentRead:
+def get_resident(db: Db, actor: LoggedIn, resident_id: PathId) -> ResidentRead:
     read = service.get_resident(db, actor, resident_id)
     db.commit()
     return read
 
 
 @router.post("/residents/{resident_id}/reveal", response_model=ResidentRevealed)
-def reveal(db: Db, actor: LoggedIn, resident_id: int, body: RevealRequest) -> ResidentRevealed:
+def reveal(db: Db, actor: LoggedIn, resident_id: PathId, body: RevealRequest) -> ResidentRevealed:
     """Show sensitive fields in full; audited with the reason given."""
     try:
         return service.reveal(db, actor, resident_id, fields=list(body.fields), reason=body.reason)
@@ -77,7 +78,7 @@ def list_households(db: Db, actor: LoggedIn, paging: Paging) -> Page[HouseholdRe
 
 
 @router.get("/households/{household_id}", response_model=HouseholdRead)
-def get_household(db: Db, actor: LoggedIn, household_id: int) -> HouseholdRead:
+def get_household(db: Db, actor: LoggedIn, household_id: PathId) -> HouseholdRead:
     return service.get_household(db, actor, household_id)
 
 

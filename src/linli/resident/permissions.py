@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, false, or_, select
 
-from linli.core.actor import RESIDENT_ADMIN_ROLES, Actor
+from linli.core.actor import RESIDENT_ADMIN_ROLES, STAFF_ROLES, Actor
 from linli.place import service as place_service
 from linli.resident.models import Household, Resident
 
@@ -43,6 +43,11 @@ def visible_households(actor: Actor, own_household_id: int | None) -> Select[Hou
 
 def can_manage(actor: Actor, place_path: str) -> bool:
     return actor.holds(RESIDENT_ADMIN_ROLES, place_path)
+
+
+def works_at(actor: Actor, place_path: str) -> bool:
+    """Whether the actor holds any staff role there (may learn that a resident exists)."""
+    return actor.holds(STAFF_ROLES, place_path)
 
 
 def can_reveal(actor: Actor, place_path: str, resident_id: int) -> bool:

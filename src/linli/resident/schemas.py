@@ -9,6 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from linli.core.time import utc_now
+from linli.core.validation import Id, MultilineText, PlainText
+
 Relation = Literal["owner", "tenant", "family"]
 SensitiveField = Literal["phone", "id_number", "date_of_birth"]
 
@@ -16,6 +19,7 @@ PHONE_RE = re.compile(r"^\+?[0-9]{7,15}$")
 ID_RE = re.compile(r"^[0-9]{17}[0-9Xx]$")
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
+EARLIEST_BIRTH = dt.date(1890, 1, 1)
 
 
 def id_number_valid(value: str) -> bool:
@@ -37,8 +41,8 @@ def normalize_phone(value: str | None) -> str | None:
 
 
 class HouseholdCreate(BaseModel):
-    place_id: int
-    room: str = Field(min_length=1, max_length=32)
+    place_id: Id
+    room: PlainText = Field(min_length=1, max_length=32)
     floor: int | None = Field(default=None, ge=-5, le=200)
     area_m2: Decimal | None = Field(default=None, gt=0, le=10000, decimal_places=2)
 
@@ -55,10 +59,10 @@ class HouseholdRead(BaseModel):
 
 
 class ResidentCreate(BaseModel):
-    place_id: int | None = None
-    household_id: int | None = None
+    place_id: Id | None = None
+    household_id: Id | None = None
     relation: Relation = "family"
-    name: str = Field(min_length=1, max_length=100)
+    name: PlainText = Field(min_length=1, max_length=100)
     gender: Literal["female", "male", "other"] | None = None
     phone: str | None = Field(default=None, max_length=20)
     id_number: str | None = Field(default=None, max_length=18)
@@ -76,6 +80,15 @@ class ResidentCreate(BaseModel):
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         return normalize_phone(value)
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _date_of_birth(cls, value: dt.date | None) -> dt.date | None:
+        # A day of slack: "today" in the community's zone may be tomorrow in UTC.
+        latest = utc_now().date() + dt.timedelta(days=1)
+        if value is not None and not EARLIEST_BIRTH <= value <= latest:
+            raise ValueError("date of birth is not plausible")
+        return value
 
     @field_validator("id_number")
     @classmethod
@@ -124,4 +137,4 @@ class ResidentRevealed(BaseModel):
 
 class RevealRequest(BaseModel):
     fields: list[SensitiveField] = Field(min_length=1)
-    reason: str = Field(min_length=2, max_length=500)
+    reason: MultilineText = Field(min_length=2, max_length=500)

@@ -23,6 +23,7 @@ from linli.resident.schemas import (
     ResidentRead,
     ResidentRevealed,
     ResidentUpdate,
+    normalize_phone,
 )
 
 SENSITIVE_FIELDS = ("phone", "id_number", "date_of_birth")
@@ -213,12 +214,18 @@ def list_residents(
     if name:
         stmt = stmt.where(Resident.name.contains(name.strip(), autoescape=True))
     if phone:
-        stmt = stmt.where(Resident.phone_digest == _digest(phone.strip(), "residents.phone"))
+        try:
+            # Digests are of the stored (normalised) form: 138-1234-5678 finds 13812345678.
+            wanted = normalize_phone(phone)
+        except ValueError as exc:
+            raise ValidationFailed("phone must be 7 to 15 digits") from exc
+        stmt = stmt.where(Resident.phone_digest == _digest(wanted, "residents.phone"))
     if place_id is not None:
         place = place_service.get(db, place_id)
         stmt = stmt.where(Resident.place_id.in_(place_service.ids_under([place.path])))
     rows, total = repository.page(db, stmt, offset=params.offset, limit=params.size)
-    return [to_read(db, r) for r in rows], total
+    me = actor.effective_resident_id
+    return [to_read(db, r, mask=r.id != me) for r in rows], total
 
 
 def _visible(db: Session, actor: Actor, resident_id: int) -> Resident:
@@ -248,13 +255,22 @@ def get_resident(db: Session, actor: Actor, resident_id: int) -> ResidentRead:
 def reveal(
     db: Session, actor: Actor, resident_id: int, *, fields: list[str], reason: str
 ) -> ResidentRevealed:
-    """Show sensitive fields in full; each reveal is audited with its reason (never the value)."""
-    resident = _visible(db, actor, resident_id)
-    place = place_service.get(db, resident.place_id)
+    """Show sensitive fields in full; each reveal is audited with its reason (never the value).
+
+    A refused reveal is audited too: 403 for someone who works at the resident's place without
+    a reveal role, 404 for anyone to whom the resident is not visible at all.
+    """
     unknown = set(fields) - set(SENSITIVE_FIELDS)
     if unknown:
         raise ValidationFailed(f"not a sensitive field: {', '.join(sorted(unknown))}")
-    if not permissions.can_reveal(actor, place.path, resident_id):
+    resident = get_record(db, resident_id)
+    place = place_service.get(db, resident.place_id)
+    visible = db.scalars(
+        permissions.visible_residents(actor, _own_household_id(db, actor)).where(
+            Resident.id == resident_id
+        )
+    ).first()
+    if visible is None or not permissions.can_reveal(actor, place.path, resident_id):
         audit_service.record(
             db,
             actor=actor,
@@ -266,7 +282,10 @@ def reveal(
             place_id=resident.place_id,
             fields=fields,
             reason=reason,
+            detail={"wanted": "reveal"},
         )
+        if visible is None and not permissions.works_at(actor, place.path):
+            raise NotFound("no such resident")
         raise PermissionDenied("your role cannot reveal personal data")
     audit_service.record(
         db,

@@ -12,6 +12,7 @@ from prometheus_client import Counter, Histogram
 from linli.core import i18n
 from linli.core.crypto import new_token
 from linli.core.logging import request_id_var
+from linli.web import errors
 from linli.web.deps import ANON_CSRF_COOKIE
 
 LANG_COOKIE = "linli_lang"
@@ -64,6 +65,10 @@ async def request_context(
     request.state.anon_csrf = new_token(24) if fresh_anon else anon
     try:
         response = await call_next(request)
+    except Exception as exc:
+        # Answer here rather than in the outermost handler, so that a 500 still carries the
+        # security headers, the request id and a metrics sample.
+        response = await errors.handle_unexpected(request, exc)
     finally:
         request_id_var.reset(token)
     settings = request.app.state.settings

@@ -1,30 +1,37 @@
-"""Shell pages: public portal, login and logout, display preferences, privacy notice, help."""
+"""Shell pages: public portal, login and logout, display preferences, privacy notice, help,
+and the staff console's start page."""
 
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from linli.account import service as account_service
 from linli.account.schemas import PreferencesUpdate
+from linli.audit import service as audit_service
 from linli.core import i18n
 from linli.core.errors import LinliError, NotAuthenticated, TooManyRequests
 from linli.core.i18n import gettext as _
+from linli.core.pagination import PageParams
+from linli.place import service as place_service
+from linli.resident import service as resident_service
+from linli.web import shell
 from linli.web.deps import (
     CsrfChecked,
     CurrentActor,
     Db,
+    Staff,
     client_ip,
     session_cookie_name,
     settings_of,
 )
 from linli.web.middleware import ELDER_COOKIE, LANG_COOKIE, PREF_MAX_AGE, SIZE_COOKIE, TEXT_SIZES
-from linli.web.templating import render
+from linli.web.shell import view as render
 
-router = APIRouter(include_in_schema=False, dependencies=[CsrfChecked])
+router = APIRouter(include_in_schema=False, dependencies=[CsrfChecked, shell.AssistContext])
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -34,6 +41,9 @@ def safe_next(target: str | None, default: str = "/") -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
+    # Browsers read "/\\host" as "//host"; control characters have no place in a path either.
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return default
     return target
 
 
@@ -41,18 +51,33 @@ def home_for(actor_is_staff: bool) -> str:
     return "/console" if actor_is_staff else "/me"
 
 
+def _login_page(
+    request: Request,
+    ctx: dict[str, object],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The login form; its language and elder switches come back to the plain form."""
+    target = ctx.get("next") or ""
+    ctx["next_path"] = f"/login?next={quote(str(target))}" if target else "/login"
+    return render(request, "login.html", ctx, status_code=status_code, headers=headers)
+
+
 @router.get("/")
-def portal(request: Request, actor: CurrentActor) -> Response:
-    return render(request, "portal.html", {})
+def portal(request: Request, actor: CurrentActor, bye: str = "") -> Response:
+    """What Linli offers the community, the way in, and the elder-mode switch."""
+    return render(request, "portal.html", {"logged_out_everywhere": bye == "everywhere"})
 
 
 @router.get("/privacy")
 def privacy(request: Request, actor: CurrentActor) -> Response:
+    """The plain-language privacy notice (PIPL art. 17)."""
     return render(request, "privacy.html", {})
 
 
 @router.get("/help")
 def help_page(request: Request, actor: CurrentActor) -> Response:
+    """Hotline, grid worker, elder mode, assisted service, forgotten passwords."""
     return render(request, "help.html", {})
 
 
@@ -60,7 +85,7 @@ def help_page(request: Request, actor: CurrentActor) -> Response:
 def login_form(request: Request, actor: CurrentActor, next: str | None = None) -> Response:
     if not actor.is_anonymous:
         return RedirectResponse(safe_next(next, home_for(actor.is_staff)), status_code=303)
-    return render(request, "login.html", {"next": safe_next(next, ""), "step": "username"})
+    return _login_page(request, {"next": safe_next(next, ""), "step": "username"})
 
 
 @router.post("/login")
@@ -71,19 +96,24 @@ def login_submit(
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
+    step: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     """Password login. In elder mode the form asks one question per screen (username first)."""
     settings = settings_of(request)
-    ctx = {"next": safe_next(next, ""), "username": username}
+    ctx: dict[str, object] = {"next": safe_next(next, ""), "username": username}
     if not username.strip():
-        ctx.update(step="username", error=_("Enter your username."))
-        return render(request, "login.html", ctx, status_code=422)
+        ctx.update(step="username", error=_("Enter your username."), error_field="username")
+        return _login_page(request, ctx, 422)
     if not password:
-        if request.state.elder:
+        if request.state.elder and step != "password":
             ctx.update(step="password")
-            return render(request, "login.html", ctx)
-        ctx.update(step="username", error=_("Enter your password."))
-        return render(request, "login.html", ctx, status_code=422)
+            return _login_page(request, ctx)
+        ctx.update(
+            step="password" if request.state.elder else "username",
+            error=_("Enter your password."),
+            error_field="password",
+        )
+        return _login_page(request, ctx, 422)
     try:
         result = account_service.login(
             db,
@@ -96,8 +126,8 @@ def login_submit(
     except (NotAuthenticated, TooManyRequests) as exc:
         db.commit()  # keep the failed attempt and its audit row
         headers = {"retry-after": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else {}
-        ctx.update(step="username", error=_(exc.message))
-        return render(request, "login.html", ctx, status_code=exc.status_code, headers=headers)
+        ctx.update(step="username", error=_(exc.message), error_field="password")
+        return _login_page(request, ctx, exc.status_code, headers)
     db.commit()
     actor_is_staff = any(
         g.role != "resident" and g.role != "caregiver"
@@ -165,3 +195,34 @@ def set_preferences(
         account_service.set_preferences(db, actor, PreferencesUpdate.model_validate(changes))
         db.commit()
     return response
+
+
+@router.get("/console")
+def console(request: Request, db: Db, actor: Staff) -> Response:
+    """The staff console's start page: what this person may work on, with counts."""
+    one = PageParams(page=1, size=1)
+    counts: dict[str, int] = {}
+    if shell.can_see_residents(actor):
+        counts["residents"] = resident_service.list_residents(db, actor, params=one)[1]
+        counts["households"] = resident_service.list_households(db, actor, params=one)[1]
+    if shell.can_manage_accounts(actor):
+        counts["accounts"] = len(account_service.manageable_accounts(db, actor))
+    if shell.can_read_audit(actor):
+        counts["audit"] = audit_service.search(db, actor, params=one)[1]
+    places = place_service.by_ids(db, sorted({g.place_id for g in actor.grants}))
+    grants = [
+        (g.role, places[g.place_id].name, places[g.place_id].kind)
+        for g in actor.grants
+        if g.place_id in places
+    ]
+    return render(
+        request,
+        "console.html",
+        {
+            "counts": counts,
+            "grants": grants,
+            "can_residents": shell.can_see_residents(actor),
+            "can_accounts": shell.can_manage_accounts(actor),
+            "can_audit": shell.can_read_audit(actor),
+        },
+    )
