@@ -99,7 +99,10 @@ def _seed_world(session: Session) -> World:
             session,
             None,
             ResidentCreate(
-                household_id=w.households[hh], name=name, phone=phone, id_number=fixed_id,
+                household_id=w.households[hh],
+                name=name,
+                phone=phone,
+                id_number=fixed_id,
                 relation="owner",
             ),
         )

@@ -16,7 +16,7 @@ from linli.core.db import make_engine, make_sessionmaker
 from linli.core.migrate import check_current, head_revision
 from linli.routing import ROUTERS
 from linli.web import errors
-from linli.web.middleware import request_context
+from linli.web.middleware import RequestContext
 from linli.web.templating import PACKAGE_DIR, build_environment
 
 STATIC_DIR = PACKAGE_DIR / "web" / "static"
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.schema_head = head_revision(engine)
     app.state.static_version = _static_version(STATIC_DIR)
 
-    app.middleware("http")(request_context)
+    app.add_middleware(RequestContext)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

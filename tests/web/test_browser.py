@@ -272,7 +272,8 @@ class Visit:
 def _console_error(tab: Visit, message: Any) -> None:
     if message.type != "error" or message.text.startswith(EXPECTED_STATUS_LOGS):
         return
-    if not HTMX.exists() and "/static/vendor/htmx.min.js" in message.location.get("url", ""):
+    where = f"{message.text} {message.location.get('url', '')}"
+    if not HTMX.exists() and "/static/vendor/htmx.min.js" in where:
         return  # not installed here; the pages do not need it
     tab.console.append(message.text)
 

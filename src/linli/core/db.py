@@ -28,6 +28,7 @@ class Base(DeclarativeBase):
 
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_POOL_SIZE = 40  # anyio's default number of worker threads
 
 # ``session.info`` key: the session holds a row that must outlive a refused request (the audit
 # record of a denial); the request boundary commits it before answering with the error.
@@ -51,6 +52,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
+        # Keep as many connections as the server has worker threads: opening a SQLite
+        # connection (and setting WAL on it) per request costs more than the query itself.
+        kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+        kwargs.setdefault("max_overflow", 10)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 
-from fastapi import Request, Response
 from prometheus_client import Counter, Histogram
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request, cookie_parser
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linli.core import i18n
 from linli.core.crypto import new_token
@@ -32,68 +33,100 @@ LATENCY = Histogram(
 )
 
 # Pages and APIs that can show personal data must never be cached.
-NO_STORE_PREFIXES = ("/me", "/console", "/api/", "/login")
+NO_STORE_PREFIXES = ("/me/", "/console", "/api/", "/login")
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
+STATIC_HEADERS = (
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("x-frame-options", "DENY"),
+    ("content-security-policy", CSP),
+    ("permissions-policy", "camera=(), microphone=(), geolocation=(self)"),
+)
 
 
-def _route_label(request: Request) -> str:
-    route = request.scope.get("route")
+def _route_label(scope: Scope) -> str:
+    route = scope.get("route")
     path = getattr(route, "path", None)
     return str(path) if path else "unmatched"
 
 
-async def request_context(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Attach request id, locale, elder mode and the anonymous CSRF seed; add security headers."""
-    rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-    token = request_id_var.set(rid[:64])
-    started = time.perf_counter()
-    lang = request.cookies.get(LANG_COOKIE)
-    locale = (
-        lang if lang in i18n.LOCALES else i18n.negotiate(request.headers.get("accept-language"))
-    )
-    i18n.set_locale(locale)
-    request.state.elder = request.cookies.get(ELDER_COOKIE) == "1"
-    size = request.cookies.get(SIZE_COOKIE, "normal")
-    request.state.text_size = size if size in TEXT_SIZES else "normal"
-    anon = request.cookies.get(ANON_CSRF_COOKIE)
-    fresh_anon = not anon or len(anon) > 64
-    request.state.anon_csrf = new_token(24) if fresh_anon else anon
-    try:
-        response = await call_next(request)
-    except Exception as exc:
-        # Answer here rather than in the outermost handler, so that a 500 still carries the
-        # security headers, the request id and a metrics sample.
-        response = await errors.handle_unexpected(request, exc)
-    finally:
-        request_id_var.reset(token)
-    settings = request.app.state.settings
-    if fresh_anon:
-        response.set_cookie(
-            ANON_CSRF_COOKIE,
-            request.state.anon_csrf,
-            httponly=True,
-            samesite="lax",
-            secure=settings.cookie_secure,
-            path="/",
+def _no_store(path: str) -> bool:
+    return path.startswith(NO_STORE_PREFIXES) or path == "/me"
+
+
+class RequestContext:
+    """Pure ASGI middleware (no extra task per request, unlike ``@app.middleware``).
+
+    Attaches the request id, locale, elder mode, text size and the anonymous CSRF seed to the
+    request state; adds security headers, ``no-store`` on personal pages and metrics; and turns
+    an unexpected exception into the polite 500 answer, so that it carries the headers too.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        raw_headers = Headers(scope=scope)
+        cookies = cookie_parser(raw_headers.get("cookie", ""))
+        rid = (raw_headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+        token = request_id_var.set(rid)
+        lang = cookies.get(LANG_COOKIE)
+        locale = (
+            lang if lang in i18n.LOCALES else i18n.negotiate(raw_headers.get("accept-language"))
         )
-    headers = response.headers
-    headers["x-request-id"] = rid[:64]
-    headers.setdefault("x-content-type-options", "nosniff")
-    headers.setdefault("referrer-policy", "same-origin")
-    headers.setdefault("x-frame-options", "DENY")
-    headers.setdefault("content-security-policy", CSP)
-    headers.setdefault("permissions-policy", "camera=(), microphone=(), geolocation=(self)")
-    if settings.cookie_secure:
-        headers.setdefault("strict-transport-security", "max-age=31536000; includeSubDomains")
-    if request.url.path.startswith(NO_STORE_PREFIXES):
-        headers["cache-control"] = "no-store"
-    headers.setdefault("content-language", i18n.HTML_LANG[locale])
-    route = _route_label(request)
-    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-    LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-    return response
+        i18n.set_locale(locale)
+        size = cookies.get(SIZE_COOKIE, "normal")
+        anon = cookies.get(ANON_CSRF_COOKIE)
+        fresh_anon = not anon or len(anon) > 64
+        state = scope.setdefault("state", {})
+        state["elder"] = cookies.get(ELDER_COOKIE) == "1"
+        state["text_size"] = size if size in TEXT_SIZES else "normal"
+        state["anon_csrf"] = new_token(24) if fresh_anon else anon
+        settings = scope["app"].state.settings
+        path: str = scope["path"]
+        method: str = scope["method"]
+        started_response = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started_response
+            if message["type"] == "http.response.start":
+                started_response = True
+                headers = MutableHeaders(scope=message)
+                if fresh_anon:
+                    secure = "; Secure" if settings.cookie_secure else ""
+                    headers.append(
+                        "set-cookie",
+                        f"{ANON_CSRF_COOKIE}={state['anon_csrf']}; HttpOnly; Path=/; "
+                        f"SameSite=lax{secure}",
+                    )
+                headers["x-request-id"] = rid
+                for name, value in STATIC_HEADERS:
+                    if name not in headers:
+                        headers[name] = value
+                if settings.cookie_secure and "strict-transport-security" not in headers:
+                    headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+                if _no_store(path):
+                    headers["cache-control"] = "no-store"
+                if "content-language" not in headers:
+                    headers["content-language"] = i18n.HTML_LANG[locale]
+                route = _route_label(scope)
+                REQUESTS.labels(method, route, str(message["status"])).inc()
+                LATENCY.labels(method, route).observe(time.perf_counter() - started)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            if started_response:
+                raise
+            response = await errors.handle_unexpected(Request(scope, receive), exc)
+            await response(scope, receive, send_with_headers)
+        finally:
+            request_id_var.reset(token)
