@@ -72,3 +72,15 @@ def test_api_key_authenticates_without_csrf(client: TestClient, world: World) ->
     bad = client.get("/api/v1/me", headers={"Authorization": "Bearer lk_nope_nope"})
     assert bad.status_code == 401
     assert bad.headers["content-type"].startswith("application/problem+json")
+
+
+def test_logging_in_again_ends_the_previous_session(client: TestClient) -> None:
+    login(client, "alice")
+    old = client.cookies.get("linli_session")
+    login(client, "alice")
+    new = client.cookies.get("linli_session")
+    assert old
+    assert new
+    assert old != new
+    client.cookies.set("linli_session", old)
+    assert client.get("/api/v1/me").status_code == 401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from linli.account.models import Account, ApiKey, AuthSession, LoginAttempt, RoleGrant
@@ -22,9 +22,17 @@ def by_resident(db: Session, resident_id: int) -> Account | None:
     return db.scalars(select(Account).where(Account.resident_id == resident_id)).first()
 
 
+# Statements on the authentication path are built once: building a select() costs more than
+# running it on SQLite.
+_GRANTS_OF = (
+    select(RoleGrant).where(RoleGrant.account_id == bindparam("account_id")).order_by(RoleGrant.id)
+)
+_SESSION_BY_TOKEN = select(AuthSession).where(AuthSession.token_hash == bindparam("token_hash"))
+_API_KEY_BY_PREFIX = select(ApiKey).where(ApiKey.prefix == bindparam("prefix"))
+
+
 def grants_of(db: Session, account_id: int) -> list[RoleGrant]:
-    stmt = select(RoleGrant).where(RoleGrant.account_id == account_id).order_by(RoleGrant.id)
-    return list(db.scalars(stmt))
+    return list(db.scalars(_GRANTS_OF, {"account_id": account_id}))
 
 
 def find_grant(db: Session, account_id: int, role: str, place_id: int) -> RoleGrant | None:
@@ -35,7 +43,7 @@ def find_grant(db: Session, account_id: int, role: str, place_id: int) -> RoleGr
 
 
 def session_by_token_hash(db: Session, token_hash: str) -> AuthSession | None:
-    return db.scalars(select(AuthSession).where(AuthSession.token_hash == token_hash)).first()
+    return db.scalars(_SESSION_BY_TOKEN, {"token_hash": token_hash}).first()
 
 
 def active_sessions(db: Session, account_id: int, now: dt.datetime) -> list[AuthSession]:
@@ -57,7 +65,7 @@ def revoke_sessions(db: Session, account_id: int, now: dt.datetime) -> int:
 
 
 def api_key_by_prefix(db: Session, prefix: str) -> ApiKey | None:
-    return db.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    return db.scalars(_API_KEY_BY_PREFIX, {"prefix": prefix}).first()
 
 
 def api_keys_of(db: Session, account_id: int) -> list[ApiKey]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from linli.account import passwords, permissions, repository
+from linli.account import cache, passwords, permissions, repository
 from linli.account.models import Account, ApiKey, AuthSession, LoginAttempt, RoleGrant
 from linli.account.schemas import AccountCreate, PreferencesUpdate
 from linli.audit import service as audit_service
@@ -471,6 +471,21 @@ def api_keys_of(db: Session, actor: Actor) -> list[ApiKey]:
     if actor.account_id is None:
         raise NotAuthenticated("not logged in")
     return repository.api_keys_of(db, actor.account_id)
+
+
+def actor_from_api_key(
+    db: Session, presented: str, *, ip: str | None, cache_seconds: float
+) -> Actor | None:
+    """The actor behind an API key (remembered for ``cache_seconds``), or None."""
+    digest = sha256_hex(presented)
+    actor = cache.api_key_actors.get(digest)
+    if actor is None:
+        account = account_from_api_key(db, presented)
+        if account is None:
+            return None
+        actor = build_actor(db, account, via="api")
+        cache.api_key_actors.put(digest, actor, cache_seconds)
+    return replace(actor, ip=ip)
 
 
 def account_from_api_key(db: Session, presented: str) -> Account | None:

@@ -17,14 +17,22 @@ LOCALE_NAMES = {"zh_Hans_CN": "简体中文", "en": "English"}
 
 _current: ContextVar[str] = ContextVar("linli_locale", default=DEFAULT_LOCALE)
 _catalogs: dict[str, NullTranslations] = {}
+_loaded: dict[str, tuple[str, int]] = {}
 
 
 def load_catalogs(directory: Path) -> None:
-    """Read ``<dir>/<locale>/LC_MESSAGES/messages.po`` for every locale (compiled in memory)."""
+    """Read ``<dir>/<locale>/LC_MESSAGES/messages.po`` for every locale (compiled in memory).
+
+    A catalog whose file has not changed since it was last read is kept as it is.
+    """
     for locale in LOCALES:
         po_path = directory / locale / "LC_MESSAGES" / "messages.po"
         if not po_path.exists():
             _catalogs[locale] = NullTranslations()
+            _loaded.pop(locale, None)
+            continue
+        stamp = (str(po_path), po_path.stat().st_mtime_ns)
+        if _loaded.get(locale) == stamp:
             continue
         with po_path.open("rb") as fh:
             catalog = read_po(fh, locale=locale)
@@ -32,6 +40,7 @@ def load_catalogs(directory: Path) -> None:
         write_mo(buf, catalog)
         buf.seek(0)
         _catalogs[locale] = Translations(buf)
+        _loaded[locale] = stamp
 
 
 def translations(locale: str | None = None) -> NullTranslations:

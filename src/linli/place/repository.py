@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from linli.place.models import Place
@@ -37,10 +37,13 @@ def under(db: Session, paths: list[str], *, kinds: tuple[str, ...] = ()) -> list
     return list(db.scalars(stmt.order_by(Place.path)))
 
 
+_BY_IDS = select(Place).where(Place.id.in_(bindparam("ids", expanding=True)))
+
+
 def by_ids(db: Session, ids: list[int]) -> list[Place]:
     if not ids:
         return []
-    return list(db.scalars(select(Place).where(Place.id.in_(ids))))
+    return list(db.scalars(_BY_IDS, {"ids": ids}))
 
 
 def add(db: Session, place: Place) -> Place:

@@ -75,10 +75,15 @@ def resolve_actor(request: Request, db: Db) -> Actor:
     request.state.auth_session = None
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        account = account_service.account_from_api_key(db, auth[7:].strip())
-        if account is None:
+        found_actor = account_service.actor_from_api_key(
+            db,
+            auth[7:].strip(),
+            ip=client_ip(request),
+            cache_seconds=settings.auth_cache_seconds,
+        )
+        if found_actor is None:
             raise NotAuthenticated("invalid or revoked API key")
-        actor = account_service.build_actor(db, account, via="api", ip=client_ip(request))
+        actor = found_actor
         db.commit()  # last-used stamp
     else:
         token = request.cookies.get(session_cookie_name(settings), "")

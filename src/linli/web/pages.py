@@ -128,6 +128,10 @@ def login_submit(
         headers = {"retry-after": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else {}
         ctx.update(step="username", error=_(exc.message), error_field="password")
         return _login_page(request, ctx, exc.status_code, headers)
+    previous = getattr(request.state, "auth_session", None)
+    if previous is not None:
+        # Logging in again from a logged-in browser replaces that login; the old one ends.
+        account_service.logout(db, actor, previous)
     db.commit()
     actor_is_staff = any(
         g.role != "resident" and g.role != "caregiver"
