@@ -473,6 +473,12 @@ def api_keys_of(db: Session, actor: Actor) -> list[ApiKey]:
     return repository.api_keys_of(db, actor.account_id)
 
 
+def remembered_api_key_actor(presented: str, *, ip: str | None) -> Actor | None:
+    """The actor behind an API key if this process looked it up moments ago (no database)."""
+    actor = cache.api_key_actors.get(sha256_hex(presented))
+    return replace(actor, ip=ip) if actor is not None else None
+
+
 def actor_from_api_key(
     db: Session, presented: str, *, ip: str | None, cache_seconds: float
 ) -> Actor | None:

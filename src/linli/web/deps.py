@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from linli.account import service as account_service
 from linli.config import Settings
-from linli.core.actor import ANONYMOUS, Actor
+from linli.core.actor import Actor
 from linli.core.db import KEEP_ON_ERROR
 from linli.core.errors import CsrfFailed, LinliError, NotAuthenticated, PermissionDenied
 from linli.core.validation import MAX_ID
@@ -65,40 +65,57 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def resolve_actor(request: Request, db: Db) -> Actor:
-    """The actor behind a request: a Bearer API key, a session cookie, or anonymous."""
+def _api_key_actor(db: Session, presented: str, ip: str | None, settings: Settings) -> Actor:
+    actor = account_service.actor_from_api_key(
+        db, presented, ip=ip, cache_seconds=settings.auth_cache_seconds
+    )
+    if actor is None:
+        raise NotAuthenticated("invalid or revoked API key")
+    db.commit()  # last-used stamp
+    return actor
+
+
+def _session_actor(request: Request, db: Session, settings: Settings, token: str) -> Actor | None:
+    found = account_service.session_from_token(db, settings, token)
+    if found is None:
+        return None
+    session, account = found
+    request.state.auth_session = session
+    # Kept as plain text: error pages render after the request's session is closed.
+    request.state.csrf_seed = session.csrf_secret
+    actor = account_service.build_actor(
+        db, account, via="web", session=session, ip=client_ip(request)
+    )
+    db.commit()  # last-seen stamp
+    return actor
+
+
+async def resolve_actor(request: Request, db: Db) -> Actor:
+    """The actor behind a request: a Bearer API key, a session cookie, or anonymous.
+
+    Async so that the common cases take no worker thread: anonymous requests and API keys
+    remembered by this process are answered in the event loop; only a database look-up runs in
+    the thread pool.
+    """
     cached: Actor | None = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
     settings = settings_of(request)
-    actor = ANONYMOUS
     request.state.auth_session = None
+    ip = client_ip(request)
+    actor: Actor | None = None
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        found_actor = account_service.actor_from_api_key(
-            db,
-            auth[7:].strip(),
-            ip=client_ip(request),
-            cache_seconds=settings.auth_cache_seconds,
-        )
-        if found_actor is None:
-            raise NotAuthenticated("invalid or revoked API key")
-        actor = found_actor
-        db.commit()  # last-used stamp
+        presented = auth[7:].strip()
+        actor = account_service.remembered_api_key_actor(presented, ip=ip)
+        if actor is None:
+            actor = await run_in_threadpool(_api_key_actor, db, presented, ip, settings)
     else:
         token = request.cookies.get(session_cookie_name(settings), "")
-        found = account_service.session_from_token(db, settings, token) if token else None
-        if found is not None:
-            session, account = found
-            request.state.auth_session = session
-            # Kept as plain text: error pages render after the request's session is closed.
-            request.state.csrf_seed = session.csrf_secret
-            actor = account_service.build_actor(
-                db, account, via="web", session=session, ip=client_ip(request)
-            )
-            db.commit()  # last-seen stamp
-    if actor.is_anonymous:
-        actor = Actor(account_id=None, ip=client_ip(request))
+        if token:
+            actor = await run_in_threadpool(_session_actor, request, db, settings, token)
+    if actor is None:
+        actor = Actor(account_id=None, ip=ip)
     request.state.actor = actor
     return actor
 
