@@ -7,8 +7,10 @@ from sqlalchemy import engine_from_config, pool
 
 import linli.account.models
 import linli.audit.models
+import linli.device.models
 import linli.place.models
-import linli.resident.models  # noqa: F401  (registers tables on the metadata)
+import linli.resident.models
+import linli.telemetry.models  # noqa: F401  (registers tables on the metadata)
 from linli.core.db import Base
 
 config = context.config

@@ -15,8 +15,10 @@ from sqlalchemy.engine import Engine
 # Every model module, so that Base.metadata knows all tables.
 import linli.account.models
 import linli.audit.models
+import linli.device.models
 import linli.place.models
-import linli.resident.models  # noqa: F401
+import linli.resident.models
+import linli.telemetry.models  # noqa: F401
 from linli.core.crypto import EncryptedString
 from linli.core.db import Base, make_engine
 from linli.core.migrate import alembic_config, current_revision, head_revision, upgrade

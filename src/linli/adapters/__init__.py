@@ -1,0 +1,1 @@
+"""Device payload adapters: one folder per format, each a manifest and a pure parse()."""

@@ -1,0 +1,1 @@
+"""Device registry: profiles, devices, datastreams and their credentials."""

@@ -1,0 +1,1 @@
+"""The demo community's device simulator."""

@@ -1,0 +1,1 @@
+"""Standard interfaces over the domains (OGC SensorThings, Open311, CAP, ...)."""

@@ -1,0 +1,1 @@
+"""Telemetry store: observations, rollups, quarantine, series for charts."""
