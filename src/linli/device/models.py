@@ -81,9 +81,7 @@ class Datastream(Base):
     __table_args__ = (UniqueConstraint("device_id", "property_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    device_id: Mapped[int] = mapped_column(
-        ForeignKey("devices.id", ondelete="CASCADE"), index=True
-    )
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
     property_id: Mapped[int] = mapped_column(
         ForeignKey("observed_properties.id", ondelete="RESTRICT"), index=True
     )
@@ -96,5 +94,3 @@ class Datastream(Base):
     last_at_ms: Mapped[int | None]
     first_at_ms: Mapped[int | None]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
-
-
