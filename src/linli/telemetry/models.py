@@ -23,7 +23,7 @@ class Observation(Base):
     """One reading: a number (``value``) or, for non-numeric results, text (``text``)."""
 
     __tablename__ = "observations"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     datastream_id: Mapped[int] = mapped_column(
         ForeignKey("datastreams.id", ondelete="CASCADE"), primary_key=True
@@ -37,7 +37,7 @@ class Rollup(Base):
     """Count, min, max, sum and last value of a datastream over one bucket of a period."""
 
     __tablename__ = "rollups"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     datastream_id: Mapped[int] = mapped_column(
         ForeignKey("datastreams.id", ondelete="CASCADE"), primary_key=True
