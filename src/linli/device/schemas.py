@@ -1,0 +1,54 @@
+"""Device registry schemas."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from linli.core.validation import Id, PlainText
+
+
+class DeviceCreate(BaseModel):
+    uid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    name: PlainText = Field(min_length=1, max_length=200)
+    place_id: Id
+    profile: str = Field(min_length=1, max_length=64, description="device profile code")
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    firmware: str = Field(default="", max_length=64)
+    is_public: bool = False
+
+
+class DeviceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    uid: str
+    name: str
+    place_id: int
+    profile_id: int
+    latitude: float | None
+    longitude: float | None
+    status: str
+    firmware: str
+    battery: float | None
+    is_public: bool
+    last_seen_at: dt.datetime | None
+
+
+class DeviceCreated(DeviceRead):
+    token: str = Field(description="shown once; only a digest is stored")
+
+
+class DatastreamRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    device_id: int
+    property_id: int
+    name: str
+    unit_ucum: str
+    unit_display: str
+    last_value: float | None
+    last_at_ms: int | None
