@@ -7,7 +7,7 @@ VENDOR := src/linli/web/static/vendor
 
 .PHONY: venv demo test lint bench clean
 
-venv: $(STAMP) $(VENDOR)/htmx.min.js
+venv: $(STAMP) $(VENDOR)/.copied
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,9 +18,12 @@ $(STAMP): pyproject.toml
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-$(VENDOR)/htmx.min.js: node_modules/.package-lock.json
+$(VENDOR)/.copied: node_modules/.package-lock.json
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp node_modules/uplot/dist/uPlot.iife.min.js $(VENDOR)/uPlot.iife.min.js
+	cp node_modules/uplot/dist/uPlot.min.css $(VENDOR)/uPlot.min.css
+	touch $@
 
 demo: venv
 	$(BIN)/linli demo
