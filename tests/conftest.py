@@ -45,6 +45,7 @@ def _settings(url: str, data_dir: Path) -> Settings:
         secret_key=TEST_SECRET,  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
         base_url="http://testserver",
         log_format="text",
+        background_jobs=False,
     )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -15,6 +18,8 @@ from linli.core.crypto import configure_field_cipher
 from linli.core.db import make_engine, make_sessionmaker
 from linli.core.migrate import check_current, head_revision
 from linli.routing import ROUTERS
+from linli.telemetry import tasks as telemetry_tasks
+from linli.telemetry.api import lifespan as telemetry_lifespan
 from linli.web import errors
 from linli.web.middleware import RequestContext
 from linli.web.templating import PACKAGE_DIR, build_environment
@@ -31,6 +36,22 @@ def _static_version(directory: Path) -> str:
             digest.update(path.name.encode())
             digest.update(str(path.stat().st_size).encode())
     return digest.hexdigest()[:10]
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Background work that lives as long as the app: ingestion, and the periodic jobs."""
+    jobs: asyncio.Task[None] | None = None
+    if app.state.settings.background_jobs:
+        jobs = asyncio.create_task(telemetry_tasks.run_periodically(app.state.sessionmaker))
+    try:
+        async with telemetry_lifespan(app):
+            yield
+    finally:
+        if jobs is not None:
+            jobs.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await jobs
 
 
 def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
@@ -53,6 +74,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine

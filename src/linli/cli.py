@@ -268,6 +268,7 @@ def prepare_demo(base: Settings) -> tuple[Settings, list[dict[str, str]]]:
             upgrade(engine)
         with session_scope(make_sessionmaker(engine)) as db:
             if seed.is_seeded(db):
+                seed.seed_devices(db, settings.data_dir)
                 return settings, seed.read_credentials(settings.data_dir)
             with _progress() as progress:
                 task = progress.add_task("Seeding the demo community", total=seed.HOUSEHOLDS)
@@ -318,6 +319,8 @@ def demo(
             markup=False,
         )
     env = {"LINLI_DEMO_MODE": "true", "LINLI_SECRET_KEY": settings.secret_key.get_secret_value()}
+    if simulator:
+        _start_demo_simulator(settings.data_dir, f"http://{host}:{port}")
     _run_server(settings, host=host, port=port, workers=1, env=env)
 
 
@@ -608,6 +611,207 @@ def bench_api(
     with err.status("measuring the bare endpoint, then Linli …"):
         result = module.run(seconds=seconds, clients=clients)
     _report(result, as_json=as_json, record=record)
+
+
+@app.command("ingest")
+@_friendly
+def ingest_command() -> None:
+    """Run only MQTT ingestion (LINLI_MQTT_URL): an extra ingest worker beside the web server."""
+    import signal
+    import threading
+
+    from linli.telemetry.mqtt import Subscriber
+
+    settings = Settings()
+    if not settings.mqtt_url:
+        raise ConfigError("LINLI_MQTT_URL is not set; ingestion over MQTT needs a broker")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(make_log_formatter(settings.log_format))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+    engine = _existing_engine(settings)
+    subscriber = Subscriber(engine, settings.mqtt_url, shared_group=settings.mqtt_shared_group)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    subscriber.start()
+    try:
+        stop.wait()
+    finally:
+        subscriber.stop()
+        engine.dispose()
+
+
+@bench_app.command("ingest")
+@_friendly
+def bench_ingest(
+    transport: Annotated[str, typer.Option(help="http or mqtt.")] = "http",
+    seconds: Annotated[int, typer.Option(min=1, max=600, help="Load time.")] = 10,
+    single: Annotated[bool, typer.Option("--single", help="One reading per message.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    record: Annotated[
+        Path | None, typer.Option(help="Append the result to this file (docs/benchmarks.md).")
+    ] = None,
+) -> None:
+    """Ingestion rate and acknowledge latency (HTTP or MQTT) vs raw SQLite executemany."""
+    if transport not in ("http", "mqtt"):
+        _fail("--transport must be http or mqtt")
+    module = _bench_module("ingest")
+    with err.status(f"measuring ingestion over {transport} …"):
+        result = module.run(transport=transport, seconds=seconds, single=single)
+    _report(result, as_json=as_json, record=record)
+
+
+@bench_app.command("chart")
+@_friendly
+def bench_chart(
+    repeats: Annotated[int, typer.Option(min=5, max=1000, help="Timed calls per range.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    record: Annotated[
+        Path | None, typer.Option(help="Append the result to this file (docs/benchmarks.md).")
+    ] = None,
+) -> None:
+    """Server time of a chart over a year of 1-minute data, in process and over HTTP."""
+    module = _bench_module("chart")
+    with err.status("writing a year of readings, then timing the series …"):
+        result = module.run(repeats=repeats)
+    _report(result, as_json=as_json, record=record)
+
+
+# --- device simulator and MQTT broker files ---------------------------------------------------
+
+mqtt_app = typer.Typer(help="Files for the MQTT broker (Mosquitto).", no_args_is_help=True)
+app.add_typer(mqtt_app, name="mqtt")
+SIMULATOR_START_TIMEOUT_S = 60.0
+
+
+def _wait_until_up(base_url: str, deadline_s: float) -> bool:
+    """Poll ``/healthz`` until the server answers or the deadline passes."""
+    import urllib.request
+
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def _start_demo_simulator(data_dir: Path, base_url: str) -> None:
+    """Run the simulator in a background thread once the demo server is up."""
+    import threading
+
+    from linli.simulate.runner import HttpSender, load_devices, run
+
+    path = seed.devices_path(data_dir)
+    if not path.exists():
+        err.print(f"warning: {path} is missing; the simulator is not started", markup=False)
+        return
+    devices = load_devices(path)
+
+    def work() -> None:
+        if not _wait_until_up(base_url, SIMULATOR_START_TIMEOUT_S):
+            logging.getLogger("linli.simulate").warning("server not up; simulator not started")
+            return
+        run(devices, HttpSender(base_url, {d.uid: d.token for d in devices}))
+
+    threading.Thread(target=work, name="linli-simulator", daemon=True).start()
+    out.print(f"Simulating {len(devices)} devices over HTTP", markup=False)
+
+
+@app.command("simulate")
+@_friendly
+def simulate_command(
+    transport: Annotated[str, typer.Option(help="http or mqtt.")] = "http",
+    speed: Annotated[
+        float, typer.Option(min=0.01, max=10_000, help="How many times faster than real time.")
+    ] = 1.0,
+    url: Annotated[str, typer.Option(help="Base URL of the Linli server (HTTP).")] = (
+        "http://127.0.0.1:8000"
+    ),
+    seed_value: Annotated[int, typer.Option("--seed", help="Random seed.")] = 7,
+    messages: Annotated[
+        int, typer.Option(min=0, help="Stop after this many messages (0: run until Ctrl-C).")
+    ] = 0,
+    devices_file: Annotated[
+        Path | None, typer.Option(help="Devices and tokens (default: the demo's data dir).")
+    ] = None,
+) -> None:
+    """Send the demo devices' readings, with occasional faults, through real ingestion."""
+    import signal
+    import threading
+
+    from linli.simulate.runner import HttpSender, MqttSender, load_devices, run
+
+    if transport not in ("http", "mqtt"):
+        _fail("--transport must be http or mqtt")
+    settings = Settings()
+    path = devices_file or seed.devices_path(settings.data_dir)
+    if not path.exists():
+        _fail(f"{path} not found: run `linli demo` once to register the demo devices")
+    devices = load_devices(path)
+    tokens = {d.uid: d.token for d in devices}
+    if transport == "mqtt":
+        if not settings.mqtt_url:
+            raise ConfigError("LINLI_MQTT_URL is not set; --transport mqtt needs a broker")
+        sender: HttpSender | MqttSender = MqttSender(settings.mqtt_url, tokens)
+    else:
+        sender = HttpSender(url, tokens)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    err.print(f"Simulating {len(devices)} devices over {transport} at ×{speed}", markup=False)
+    counts = run(
+        devices, sender, speed=speed, seed=seed_value, stop=stop, max_messages=messages or None
+    )
+    out.print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())), markup=False)
+
+
+@mqtt_app.command("acl")
+@_friendly
+def mqtt_acl(
+    password_file: Annotated[Path, typer.Option(help="Mosquitto password_file to write.")],
+    acl_file: Annotated[Path, typer.Option(help="Mosquitto acl_file to write.")],
+    ingest_user: Annotated[str, typer.Option(help="The platform's own MQTT user.")] = (
+        "linli-ingest"
+    ),
+    ingest_password: Annotated[
+        str,
+        typer.Option(
+            envvar="LINLI_MQTT_INGEST_PASSWORD",
+            help="Its password (default: the one in LINLI_MQTT_URL).",
+        ),
+    ] = "",
+) -> None:
+    """Write a password file and an ACL so that each device publishes only to its own topic."""
+    from urllib.parse import unquote, urlsplit
+
+    from linli.device import acl
+    from linli.device import service as device_service
+
+    settings = Settings()
+    if not ingest_password and settings.mqtt_url:
+        parts = urlsplit(settings.mqtt_url)
+        if parts.password:
+            ingest_password = unquote(parts.password)
+            ingest_user = unquote(parts.username or ingest_user)
+    if not ingest_password:
+        _fail("give --ingest-password (or LINLI_MQTT_URL with a password) for the ingest user")
+    if not acl.safe_user(ingest_user):
+        _fail("the ingest user name may hold only letters, digits, '_', '.' and '-'")
+    with _unit_of_work(settings) as db:
+        entries = device_service.mqtt_password_entries(db)
+    if any(uid == ingest_user for uid, _hash in entries):
+        _fail(f"a device is called {ingest_user}; choose another --ingest-user")
+    lines = [(ingest_user, acl.mosquitto_hash(ingest_password)), *entries]
+    acl.write_private(password_file, acl.password_file(lines))
+    acl.write_private(acl_file, acl.acl_file([uid for uid, _hash in entries], ingest_user))
+    out.print(
+        f"Wrote {len(entries)} devices and {ingest_user} to {password_file} and {acl_file}",
+        markup=False,
+    )
 
 
 def main() -> None:

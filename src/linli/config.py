@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=5, ge=0, le=60)
     login_max_failures: int = Field(default=5, ge=1)
     login_failure_window_minutes: int = Field(default=30, ge=1)
+    # Periodic jobs in the web process (device online/offline sweep, retention purge). Turn off
+    # in all but one process when several serve the same database.
+    background_jobs: bool = True
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
     demo_mode: bool = False

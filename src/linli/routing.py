@@ -8,10 +8,16 @@ from linli.account import api as account_api
 from linli.account import pages as account_pages
 from linli.audit import api as audit_api
 from linli.audit import pages as audit_pages
+from linli.device import api as device_api
+from linli.device import pages as device_pages
 from linli.place import api as place_api
 from linli.place import pages as place_pages
 from linli.resident import api as resident_api
 from linli.resident import pages as resident_pages
+from linli.standards.sta import api as sta_api
+from linli.telemetry import api as telemetry_api
+from linli.telemetry import pages as telemetry_pages
+from linli.telemetry import series_api as telemetry_series_api
 from linli.web import ops
 from linli.web import pages as web_pages
 
@@ -22,8 +28,15 @@ ROUTERS: tuple[APIRouter, ...] = (
     resident_pages.router,
     audit_pages.router,
     place_pages.router,
+    device_pages.router,
+    telemetry_pages.router,
     account_api.router,
     place_api.router,
     resident_api.router,
     audit_api.router,
+    sta_api.router,
+    device_api.router,
+    telemetry_series_api.router,
+    # Last: its /api/v1/{device_token}/telemetry alias must not shadow a named route.
+    telemetry_api.router,
 )

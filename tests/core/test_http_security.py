@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -13,6 +14,9 @@ from sqlalchemy.orm import Session
 
 from linli.account.models import ApiKey, RoleGrant
 from linli.audit.models import AuditEvent
+from linli.device import service as device_service
+from linli.device.models import Datastream
+from linli.device.schemas import DeviceCreate
 from linli.resident.models import Household, Resident
 from tests.conftest import World, bearer, csrf_of
 
@@ -80,6 +84,11 @@ def test_cookie_requests_without_csrf_token_change_nothing(
     for method, path in api_operations(app):
         if method not in STATE_CHANGING:
             continue
+        if path.endswith("/telemetry"):
+            # Device ingestion takes a device token only, never a cookie: nothing to forge.
+            r = admin.request(method.upper(), fill(path, {"device_token": "x"}), json={})
+            assert r.status_code == 401, (method, path, r.status_code)
+            continue
         r = admin.request(method.upper(), fill(path, ids), json={})
         assert r.status_code == 403, (method, path, r.status_code, r.text)
         assert r.json()["type"].endswith("/csrf_failed")
@@ -141,19 +150,40 @@ def test_wrong_method_gives_405_and_no_state_changes_via_get(
 # --- cross-tenant matrix ------------------------------------------------------------------
 
 
-def c1_objects(world: World) -> dict[str, int]:
+@pytest.fixture
+def c1_device(db: Session, world: World) -> tuple[int, int]:
+    """A device of community c1 (not public) and its first datastream."""
+    device_service.ensure_catalog(db)
+    device, _token = device_service.create_device(
+        db,
+        None,
+        DeviceCreate(
+            uid="t-c1-noise", name="c1 noise", place_id=world.places["c1-compound"], profile="noise"
+        ),
+    )
+    stream = db.scalars(
+        select(Datastream.id).where(Datastream.device_id == device.id).order_by(Datastream.id)
+    ).first()
+    assert stream is not None
+    db.commit()
+    return device.id, stream
+
+
+def c1_objects(world: World, device: tuple[int, int]) -> dict[str, int]:
     """An object of community c1 for each path parameter of the API."""
     return {
         "place_id": world.places["c1-b1"],
         "resident_id": world.residents["alice"],
         "household_id": world.households["h1"],
+        "device_id": device[0],
+        "datastream_id": device[1],
     }
 
 
 def test_other_community_staff_never_read_c1_objects(
-    app: FastAPI, client: TestClient, world: World
+    app: FastAPI, client: TestClient, world: World, c1_device: tuple[int, int]
 ) -> None:
-    ids = c1_objects(world)
+    ids = c1_objects(world, c1_device)
     routes = [
         path for method, path in api_operations(app) if method == "get" and PATH_PARAM.search(path)
     ]
@@ -169,7 +199,10 @@ def test_other_community_staff_never_read_c1_objects(
         # Other tenants; in c1, a resident of another household and a role without resident
         # access (both may see c1's places, not its people).
         outsiders = ["staff2", "carol"]
-        if not path.startswith("/api/v1/places/"):
+        if path.startswith(("/api/v1/devices/", "/api/v1/datastreams/")):
+            # Devices belong to the property manager's work; residents see none of them.
+            outsiders += ["bob"]
+        elif not path.startswith("/api/v1/places/"):
             outsiders += ["bob", "pm1"]
         for outsider in outsiders:
             r = client.get(url, headers=bearer(world, outsider))

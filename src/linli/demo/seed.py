@@ -19,10 +19,13 @@ from linli.account import service as account_service
 from linli.account.schemas import AccountCreate
 from linli.core.actor import ROLES, Actor
 from linli.core.time import utc_now
+from linli.device import service as device_service
+from linli.device.schemas import DeviceCreate
 from linli.place import service as place_service
 from linli.place.schemas import PlaceCreate, PlaceKind
 from linli.resident import service as resident_service
 from linli.resident.schemas import ID_CHECK, ID_WEIGHTS, HouseholdCreate, Relation, ResidentCreate
+from linli.simulate.plan import DEVICES_FILE, demo_devices
 
 # The street office's code doubles as the marker that the demo community is already there.
 SEED_MARKER_CODE = "demo-street"
@@ -267,7 +270,59 @@ def seed_demo(
     write_private_file(
         credentials_path(data_dir), json.dumps(credentials, ensure_ascii=False, indent=2) + "\n"
     )
+    seed_devices(db, data_dir)
     return credentials
+
+
+# --- devices --------------------------------------------------------------------------------
+
+
+def devices_path(data_dir: Path) -> Path:
+    """Where the demo devices' tokens are kept for the simulator (mode 0600)."""
+    return data_dir / DEVICES_FILE
+
+
+def seed_devices(db: Session, data_dir: Path) -> int:
+    """Register the demo devices that are missing and keep their tokens; returns how many.
+
+    Tokens exist only at registration, so a device whose token file entry was lost gets a new
+    token here (the caller commits).
+    """
+    device_service.ensure_catalog(db)
+    path = devices_path(data_dir)
+    kept: dict[str, dict[str, str]] = {}
+    if path.exists():
+        kept = {e["uid"]: e for e in json.loads(path.read_text(encoding="utf-8"))}
+    made = 0
+    entries: list[dict[str, str]] = []
+    for plan in demo_devices():
+        place = place_service.by_code(db, plan.place_code)
+        if place is None:
+            continue
+        ref = device_service.ref_by_uid(db, plan.uid)
+        if ref is None:
+            _device, token = device_service.create_device(
+                db,
+                None,
+                DeviceCreate(
+                    uid=plan.uid,
+                    name=plan.name,
+                    place_id=place.id,
+                    profile=plan.profile,
+                    latitude=plan.latitude,
+                    longitude=plan.longitude,
+                    is_public=plan.profile in ("air_quality", "noise", "water_level"),
+                ),
+            )
+            made += 1
+        elif plan.uid in kept:
+            entries.append(kept[plan.uid])
+            continue
+        else:
+            token = device_service.reissue_token(db, ref.id)
+        entries.append({"uid": plan.uid, "profile": plan.profile, "token": token})
+    write_private_file(path, json.dumps(entries, ensure_ascii=False, indent=2) + "\n")
+    return made
 
 
 # --- places ---------------------------------------------------------------------------------

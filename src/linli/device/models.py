@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from linli.core.db import Base
@@ -66,6 +66,9 @@ class Device(Base):
     longitude: Mapped[float | None]
     status: Mapped[str] = mapped_column(String(16), default="active")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The device's line of a Mosquitto password file (``$7$`` PBKDF2-SHA512 of the token),
+    # computed when the token is issued: the token itself is never stored.
+    mqtt_password_hash: Mapped[str | None] = mapped_column(String(255))
     firmware: Mapped[str] = mapped_column(String(64), default="")
     battery: Mapped[float | None]
     # Published by the community: readable by the public (SensorThings, portal).
@@ -91,6 +94,6 @@ class Datastream(Base):
     # None: the profile's retention applies.
     retention_days: Mapped[int | None]
     last_value: Mapped[float | None]
-    last_at_ms: Mapped[int | None]
-    first_at_ms: Mapped[int | None]
+    last_at_ms: Mapped[int | None] = mapped_column(BigInteger)
+    first_at_ms: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, Select, false, or_, select
+
 from linli.core.actor import Actor
+from linli.device.models import Device
+from linli.place import service as place_service
 
 DEVICE_ADMIN_ROLES = frozenset({"property_manager", "community_admin", "district_admin"})
 DEVICE_VIEW_ROLES = DEVICE_ADMIN_ROLES | frozenset(
@@ -11,8 +15,38 @@ DEVICE_VIEW_ROLES = DEVICE_ADMIN_ROLES | frozenset(
 
 
 def can_manage(actor: Actor, place_path: str) -> bool:
+    """Whether the actor may register, disable or re-key devices at this place."""
     return actor.holds(DEVICE_ADMIN_ROLES, place_path)
 
 
 def can_view(actor: Actor, place_path: str) -> bool:
+    """Whether the actor may see devices at this place and their readings."""
     return actor.holds(DEVICE_VIEW_ROLES, place_path)
+
+
+def visible(actor: Actor, device: type[Device] = Device) -> ColumnElement[bool]:
+    """SQL condition on ``device`` (the class or an alias): published, or in a place viewed."""
+    paths = actor.paths_for(DEVICE_VIEW_ROLES)
+    published = device.is_public.is_(True)
+    if not paths:
+        return published
+    return or_(published, device.place_id.in_(place_service.ids_under(paths)))
+
+
+def visible_devices(actor: Actor) -> Select[Device]:
+    """Devices the actor may list: those under the places where it holds a viewing role."""
+    paths = actor.paths_for(DEVICE_VIEW_ROLES)
+    stmt = select(Device)
+    if not paths:
+        return stmt.where(false())
+    return stmt.where(Device.place_id.in_(place_service.ids_under(paths)))
+
+
+def may_view_any(actor: Actor) -> bool:
+    """Whether the actor holds a device-viewing role anywhere (gets the device pages)."""
+    return bool(actor.roles & DEVICE_VIEW_ROLES)
+
+
+def may_manage_any(actor: Actor) -> bool:
+    """Whether the actor may register devices somewhere."""
+    return bool(actor.roles & DEVICE_ADMIN_ROLES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,7 +11,7 @@ from linli.core.validation import Id, PlainText
 
 
 class DeviceCreate(BaseModel):
-    uid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    uid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     name: PlainText = Field(min_length=1, max_length=200)
     place_id: Id
     profile: str = Field(min_length=1, max_length=64, description="device profile code")
@@ -52,3 +53,54 @@ class DatastreamRead(BaseModel):
     unit_display: str
     last_value: float | None
     last_at_ms: int | None
+
+
+Connection = Literal["online", "offline", "disabled"]
+
+
+class DeviceSummary(DeviceRead):
+    """A device as lists and the device page show it: where, what kind, whether it reports."""
+
+    place_label: str
+    profile: str
+    profile_name: str
+    profile_name_zh: str
+    connection: Connection = Field(description="online, offline (silent too long) or disabled")
+    last_reading_at: dt.datetime | None
+
+
+class DeviceIssued(DeviceSummary):
+    """A device with its newly issued token (registration or rotation); shown once."""
+
+    token: str = Field(description="shown once; only a digest is stored")
+
+
+class DatastreamView(BaseModel):
+    """A datastream of a device with its property and latest value."""
+
+    id: int
+    device_id: int
+    key: str
+    name: str
+    property_name: str
+    property_name_zh: str
+    unit_ucum: str
+    unit_display: str
+    last_value: float | None
+    last_at_ms: int | None
+    last_at: dt.datetime | None
+
+
+class ProfileRead(BaseModel):
+    """A kind of device: what it measures, its payload adapter, how often it reports."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    name_zh: str
+    adapter: str
+    properties: list[str]
+    expected_interval_s: int
+    retention_days: int

@@ -14,7 +14,7 @@ from linli.core import i18n
 from linli.core.time import to_local
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-DOMAINS_WITH_TEMPLATES = ("place", "resident", "account", "audit")
+DOMAINS_WITH_TEMPLATES = ("place", "resident", "account", "audit", "device", "telemetry")
 
 
 def build_environment() -> Environment:

@@ -1,0 +1,1 @@
+"""ThingsBoard-style JSON telemetry."""

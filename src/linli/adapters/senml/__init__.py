@@ -1,0 +1,1 @@
+"""SenML (RFC 8428) JSON telemetry."""

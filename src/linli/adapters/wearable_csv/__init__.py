@@ -1,0 +1,1 @@
+"""A care wristband's key=value lines (vendor format)."""

@@ -1,0 +1,127 @@
+/* Charts of datastreams (uPlot). Progressive enhancement: without this script each chart card
+   still links to a table of its readings and a CSV download. */
+(function () {
+  "use strict";
+  var DAY = 86400000;
+  var RANGES = { "24h": DAY, "7d": 7 * DAY, "30d": 30 * DAY, "1y": 365 * DAY };
+  var TZ = "Asia/Shanghai";
+  var fmt = new Intl.DateTimeFormat(document.documentElement.lang || "zh-Hans", {
+    timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"
+  });
+
+  function text(card, key) { return card.getAttribute("data-t-" + key) || ""; }
+
+  function status(card, message) {
+    card.querySelector(".chart-status").textContent = message;
+  }
+
+  function summary(card, body) {
+    var n = body.points.length;
+    if (!n) { return text(card, "empty"); }
+    var resolution = body.step_ms > 0 && body.resolution === "raw"
+      ? text(card, "binned") : text(card, String(body.resolution));
+    return text(card, "summary")
+      .replace("{count}", String(n))
+      .replace("{start}", fmt.format(new Date(body.points[0][0])))
+      .replace("{end}", fmt.format(new Date(body.points[n - 1][0])))
+      .replace("{resolution}", resolution);
+  }
+
+  function draw(card, body) {
+    var holder = card.querySelector(".chart-plot");
+    var xs = [], mean = [], lo = [], hi = [];
+    body.points.forEach(function (p) { xs.push(p[0] / 1000); mean.push(p[1]); lo.push(p[2]); hi.push(p[3]); });
+    var band = body.step_ms > 0;
+    var unit = card.getAttribute("data-unit") || "";
+    var series = [
+      {},
+      { label: band ? text(card, "mean") : text(card, "value"), stroke: "#0a6545", width: 2,
+        points: { show: !band && xs.length < 200 } }
+    ];
+    var data = [xs, mean];
+    var opts = {
+      width: Math.max(280, holder.clientWidth),
+      height: Math.max(220, Math.min(360, Math.round(holder.clientWidth * 0.45))),
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), TZ); },
+      series: series,
+      axes: [
+        { stroke: "#1b1b19", grid: { stroke: "#d5d3c8" } },
+        { stroke: "#1b1b19", grid: { stroke: "#d5d3c8" }, label: unit, size: 64 }
+      ],
+      cursor: { drag: { x: true, y: false, setScale: false } },
+      legend: { live: true },
+      hooks: {
+        setSelect: [function (u) {
+          if (u.select.width < 5) { return; }
+          var from = u.posToVal(u.select.left, "x") * 1000;
+          var to = u.posToVal(u.select.left + u.select.width, "x") * 1000;
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          load(card, Math.floor(from), Math.ceil(to));
+        }]
+      }
+    };
+    if (band) {
+      series.push({ label: text(card, "min"), stroke: "#7aa892", width: 1 });
+      series.push({ label: text(card, "max"), stroke: "#7aa892", width: 1 });
+      data.push(lo, hi);
+      opts.bands = [{ series: [3, 2], fill: "rgba(10, 101, 69, 0.15)" }];
+    }
+    if (card._plot) { card._plot.destroy(); }
+    holder.textContent = "";
+    card._plot = new uPlot(opts, data, holder);
+    status(card, summary(card, body));
+  }
+
+  function load(card, start, end) {
+    var url = card.getAttribute("data-series-url") + "?start=" + start + "&end=" + end + "&points=1000";
+    status(card, text(card, "loading"));
+    card.setAttribute("aria-busy", "true");
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
+      .then(function (body) { draw(card, body); })
+      .catch(function () { status(card, text(card, "failed")); })
+      .then(function () { card.removeAttribute("aria-busy"); });
+  }
+
+  function endOf(card) {
+    var last = parseInt(card.getAttribute("data-end"), 10);
+    var now = Date.now();
+    return isNaN(last) ? now : Math.max(last + 1, Math.min(now, last + DAY));
+  }
+
+  function show(card, range) {
+    card.querySelectorAll(".chart-ranges [data-range]").forEach(function (b) {
+      if (b.getAttribute("data-range") === range) { b.setAttribute("aria-current", "true"); }
+      else { b.removeAttribute("aria-current"); }
+    });
+    var end = endOf(card);
+    load(card, end - RANGES[range], end);
+  }
+
+  function init(card) {
+    card.querySelectorAll(".chart-ranges [data-range]").forEach(function (b) {
+      b.setAttribute("role", "button");
+      b.addEventListener("click", function (e) {
+        e.preventDefault();
+        show(card, b.getAttribute("data-range"));
+      });
+    });
+    show(card, card.getAttribute("data-range") || "24h");
+    var width = card.clientWidth;
+    window.addEventListener("resize", function () {
+      if (card._plot && Math.abs(card.clientWidth - width) > 40) {
+        width = card.clientWidth;
+        var holder = card.querySelector(".chart-plot");
+        card._plot.setSize({ width: Math.max(280, holder.clientWidth), height: card._plot.height });
+      }
+    });
+  }
+
+  function start() {
+    if (typeof uPlot === "undefined" || !window.fetch) { return; }
+    document.querySelectorAll("[data-chart]").forEach(init);
+  }
+
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
+  else { start(); }
+})();
