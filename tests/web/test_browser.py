@@ -154,6 +154,7 @@ class Site:
 
     base: str
     world: World
+    database: str = ""  # the server's SQLAlchemy URL, for tests that add data beside the pages
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +186,7 @@ def site(sqlite_template: Template, tmp_path_factory: pytest.TempPathFactory) ->
     base = f"http://127.0.0.1:{port}"
     with urllib.request.urlopen(f"{base}/healthz", timeout=30) as response:  # noqa: S310  # loopback
         assert response.status == 200
-    yield Site(base, sqlite_template.world)
+    yield Site(base, sqlite_template.world, settings.database_url)
     server.should_exit = True
     thread.join(timeout=15)
     sock.close()

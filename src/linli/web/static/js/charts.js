@@ -5,6 +5,7 @@
   var DAY = 86400000;
   var RANGES = { "24h": DAY, "7d": 7 * DAY, "30d": 30 * DAY, "1y": 365 * DAY };
   var TZ = "Asia/Shanghai";
+  var MIN_WIDTH = 200; // fits a 320 px wide window in elder mode
   var fmt = new Intl.DateTimeFormat(document.documentElement.lang || "zh-Hans", {
     timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"
   });
@@ -40,7 +41,7 @@
     ];
     var data = [xs, mean];
     var opts = {
-      width: Math.max(280, holder.clientWidth),
+      width: Math.max(MIN_WIDTH, holder.clientWidth),
       height: Math.max(220, Math.min(360, Math.round(holder.clientWidth * 0.45))),
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), TZ); },
       series: series,
@@ -112,7 +113,7 @@
       if (card._plot && Math.abs(card.clientWidth - width) > 40) {
         width = card.clientWidth;
         var holder = card.querySelector(".chart-plot");
-        card._plot.setSize({ width: Math.max(280, holder.clientWidth), height: card._plot.height });
+        card._plot.setSize({ width: Math.max(MIN_WIDTH, holder.clientWidth), height: card._plot.height });
       }
     });
   }
