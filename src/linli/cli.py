@@ -42,6 +42,7 @@ from linli.core.errors import LinliError, NotFound
 from linli.core.logging import JsonFormatter
 from linli.core.migrate import check_current, current_revision, head_revision, upgrade
 from linli.demo import seed
+from linli.device import service as device_service
 from linli.place import service as place_service
 from linli.resident import importer
 
@@ -356,6 +357,10 @@ def db_upgrade() -> None:
     try:
         with err.status("Migrating…"):
             upgrade(engine)
+            # The built-in catalogue of observed properties and device profiles is data the
+            # registry needs from the first day; adding what is missing is idempotent.
+            with session_scope(make_sessionmaker(engine)) as db:
+                device_service.ensure_catalog(db)
         out.print(f"database schema at {current_revision(engine)} (head)", markup=False)
     finally:
         engine.dispose()

@@ -258,6 +258,11 @@ def test_db_upgrade_then_current(cli: Invoke, data_dir: Path) -> None:
     assert current.exit_code == 0
     assert "up to date" in current.stdout
     assert cli("db", "upgrade").exit_code == 0  # idempotent
+    # A fresh installation can register devices: the built-in profiles are there, once.
+    with sqlite3.connect(data_dir / "linli.db") as conn:
+        profiles = conn.execute("SELECT COUNT(*), COUNT(DISTINCT code) FROM device_profiles")
+        total, distinct = profiles.fetchone()
+    assert total == distinct > 0
 
 
 # --- user create ----------------------------------------------------------------------------
