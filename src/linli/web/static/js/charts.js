@@ -28,14 +28,14 @@
       .replace("{resolution}", resolution);
   }
 
-  function draw(card, body) {
+  function draw(card, body, start, end) {
     var holder = card.querySelector(".chart-plot");
     var xs = [], mean = [], lo = [], hi = [];
     body.points.forEach(function (p) { xs.push(p[0] / 1000); mean.push(p[1]); lo.push(p[2]); hi.push(p[3]); });
     var band = body.step_ms > 0;
     var unit = card.getAttribute("data-unit") || "";
     var series = [
-      {},
+      { label: text(card, "time") },
       { label: band ? text(card, "mean") : text(card, "value"), stroke: "#0a6545", width: 2,
         points: { show: !band && xs.length < 200 } }
     ];
@@ -44,6 +44,9 @@
       width: Math.max(MIN_WIDTH, holder.clientWidth),
       height: Math.max(220, Math.min(360, Math.round(holder.clientWidth * 0.45))),
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), TZ); },
+      // The time axis always spans the range asked for, however few readings fall in it
+      // (uPlot would otherwise widen a single reading's axis to years).
+      scales: { x: { time: true, range: function () { return [start / 1000, end / 1000]; } } },
       series: series,
       axes: [
         { stroke: "#1b1b19", grid: { stroke: "#d5d3c8" } },
@@ -79,7 +82,7 @@
     card.setAttribute("aria-busy", "true");
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
-      .then(function (body) { draw(card, body); })
+      .then(function (body) { draw(card, body, start, end); })
       .catch(function () { status(card, text(card, "failed")); })
       .then(function () { card.removeAttribute("aria-busy"); });
   }
