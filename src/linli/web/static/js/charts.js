@@ -6,6 +6,7 @@
   var RANGES = { "24h": DAY, "7d": 7 * DAY, "30d": 30 * DAY, "1y": 365 * DAY };
   var TZ = "Asia/Shanghai";
   var MIN_WIDTH = 200; // fits a 320 px wide window in elder mode
+  var REFRESH_MS = 60000; // a range that ends now is fetched again each minute (live chart)
   var fmt = new Intl.DateTimeFormat(document.documentElement.lang || "zh-Hans", {
     timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"
   });
@@ -28,7 +29,7 @@
       .replace("{resolution}", resolution);
   }
 
-  function draw(card, body, start, end) {
+  function draw(card, body, start, end, quiet) {
     var holder = card.querySelector(".chart-plot");
     var xs = [], mean = [], lo = [], hi = [];
     body.points.forEach(function (p) { xs.push(p[0] / 1000); mean.push(p[1]); lo.push(p[2]); hi.push(p[3]); });
@@ -60,6 +61,7 @@
           var from = u.posToVal(u.select.left, "x") * 1000;
           var to = u.posToVal(u.select.left + u.select.width, "x") * 1000;
           u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          card._range = null; // a zoomed view stays where the person put it
           load(card, Math.floor(from), Math.ceil(to));
         }]
       }
@@ -73,16 +75,17 @@
     if (card._plot) { card._plot.destroy(); }
     holder.textContent = "";
     card._plot = new uPlot(opts, data, holder);
-    status(card, summary(card, body));
+    if (!quiet) { status(card, summary(card, body)); }
   }
 
-  function load(card, start, end) {
+  function load(card, start, end, quiet) {
+    // quiet: a background refresh, which must not make screen readers speak every minute.
     var url = card.getAttribute("data-series-url") + "?start=" + start + "&end=" + end + "&points=1000";
-    status(card, text(card, "loading"));
+    if (!quiet) { status(card, text(card, "loading")); }
     card.setAttribute("aria-busy", "true");
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
-      .then(function (body) { draw(card, body, start, end); })
+      .then(function (body) { draw(card, body, start, end, quiet); })
       .catch(function () { status(card, text(card, "failed")); })
       .then(function () { card.removeAttribute("aria-busy"); });
   }
@@ -98,8 +101,17 @@
       if (b.getAttribute("data-range") === range) { b.setAttribute("aria-current", "true"); }
       else { b.removeAttribute("aria-current"); }
     });
+    card._range = range;
     var end = endOf(card);
     load(card, end - RANGES[range], end);
+  }
+
+  function refresh(card) {
+    if (card._range && !document.hidden && card.getAttribute("aria-busy") !== "true") {
+      card.setAttribute("data-end", String(Date.now()));
+      var end = Date.now();
+      load(card, end - RANGES[card._range], end, true);
+    }
   }
 
   function init(card) {
@@ -111,6 +123,7 @@
       });
     });
     show(card, card.getAttribute("data-range") || "24h");
+    window.setInterval(function () { refresh(card); }, REFRESH_MS);
     var width = card.clientWidth;
     window.addEventListener("resize", function () {
       if (card._plot && Math.abs(card.clientWidth - width) > 40) {
