@@ -232,16 +232,21 @@ def _join(left: Any, right: Any, on: ColumnElement[bool]) -> FromClause:
     return join(left, right, on)
 
 
-def locations_source(ctx: Context) -> Source:
+def _geo_entity_source(ctx: Context, geometry_key: str) -> Source:
+    """A located device as a GeoJSON entity: its geometry under ``location`` or ``feature``."""
     d, p, where = _devices(ctx, located=True)
     props = {
         "id": _num(d.id),
         "name": _str(d.name),
         "description": _str(p.name),
         "encodingType": _const(GEOJSON),
-        "location": _geo(d),
+        geometry_key: _geo(d),
     }
     return Source(_device_cols(d, p), _join(d, p, p.id == d.profile_id), where, props, [d.id])
+
+
+def locations_source(ctx: Context) -> Source:
+    return _geo_entity_source(ctx, "location")
 
 
 def historical_locations_source(ctx: Context) -> Source:
@@ -251,15 +256,7 @@ def historical_locations_source(ctx: Context) -> Source:
 
 
 def features_source(ctx: Context) -> Source:
-    d, p, where = _devices(ctx, located=True)
-    props = {
-        "id": _num(d.id),
-        "name": _str(d.name),
-        "description": _str(p.name),
-        "encodingType": _const(GEOJSON),
-        "feature": _geo(d),
-    }
-    return Source(_device_cols(d, p), _join(d, p, p.id == d.profile_id), where, props, [d.id])
+    return _geo_entity_source(ctx, "feature")
 
 
 def datastreams_source(ctx: Context) -> Source:
