@@ -41,6 +41,8 @@ from linli.device import service as device_service
 from linli.device.schemas import DeviceCreate
 from linli.place import service as place_service
 from linli.place.schemas import PlaceCreate
+from linli.rule import service as rule_service
+from linli.rule.schemas import RuleCreate
 
 AQ_KEYS = ("pm25", "pm10", "no2", "o3", "co", "so2", "temperature", "humidity")
 POINTS_PER_MESSAGE = 10  # batched: 10 time points × 8 properties = 80 readings per message
@@ -101,6 +103,15 @@ def _seed(url: str, settings: Settings, *, profile: str) -> list[dict[str, Any]]
             assert ref is not None
             streams = {key: s.id for key, s in ref.streams.items()}
             devices.append({"uid": uid, "token": token, "streams": streams, "id": device.id})
+        # Rules on: every device's stream is watched, as in a community that uses alarms.
+        template, prop = (
+            ("pm25_high", "pm25") if profile == "air_quality" else ("noise_class_1", "noise")
+        )
+        rule_service.create(
+            db,
+            None,
+            RuleCreate(template=template, place_id=parent.id, property_key=prop, enabled=True),
+        )
     engine.dispose()
     return devices
 
@@ -624,7 +635,7 @@ def run(*, transport: str = "http", seconds: int = 10, single: bool = False) -> 
         "errors": errors,
         "baseline_rows_per_s": round(baseline, 1),
         "ratio": round(rate / baseline, 3),
-        "conditions": conditions,
+        "conditions": conditions + "; one alarm rule watching every device (rules on)",
         "cpu_count": os.cpu_count(),
     }
 

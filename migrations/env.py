@@ -6,10 +6,13 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import linli.account.models
+import linli.alarm.models
 import linli.audit.models
 import linli.device.models
+import linli.notification.models
 import linli.place.models
 import linli.resident.models
+import linli.rule.models
 import linli.telemetry.models  # noqa: F401  (registers tables on the metadata)
 from linli.core.db import Base
 

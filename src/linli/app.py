@@ -10,14 +10,17 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from linli import __version__
+from linli.alarm import tasks as alarm_tasks
 from linli.config import Settings, get_settings
 from linli.core import i18n
 from linli.core.crypto import configure_field_cipher
 from linli.core.db import make_engine, make_sessionmaker
 from linli.core.migrate import check_current, head_revision
 from linli.routing import ROUTERS
+from linli.rule.runtime import RuleRuntime
 from linli.telemetry import tasks as telemetry_tasks
 from linli.telemetry.api import lifespan as telemetry_lifespan
 from linli.web import errors
@@ -40,18 +43,30 @@ def _static_version(directory: Path) -> str:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Background work that lives as long as the app: ingestion, and the periodic jobs."""
-    jobs: asyncio.Task[None] | None = None
-    if app.state.settings.background_jobs:
-        jobs = asyncio.create_task(telemetry_tasks.run_periodically(app.state.sessionmaker))
+    """Background work that lives as long as the app: ingestion, rules and the periodic jobs."""
+    settings: Settings = app.state.settings
+    jobs: list[asyncio.Task[None]] = []
+    if settings.background_jobs:
+        jobs.append(asyncio.create_task(telemetry_tasks.run_periodically(app.state.sessionmaker)))
+        jobs.append(asyncio.create_task(alarm_tasks.run_periodically(app.state.sessionmaker)))
+    rules: RuleRuntime | None = None
+    if settings.rules_enabled:
+        # Before ingestion starts: the engine replays what was stored since its checkpoints.
+        rules = RuleRuntime(app.state.sessionmaker)
+        await run_in_threadpool(rules.start)
+        app.state.rule_runtime = rules
+        app.state.writer_observers = [rules.observe]
     try:
         async with telemetry_lifespan(app):
             yield
     finally:
-        if jobs is not None:
-            jobs.cancel()
+        for job in jobs:
+            job.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await jobs
+                await job
+        if rules is not None:
+            await run_in_threadpool(rules.stop)
+            app.state.rule_runtime = None
 
 
 def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:

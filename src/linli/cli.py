@@ -73,6 +73,8 @@ app.add_typer(import_app, name="import")
 bench_app = typer.Typer(help="Benchmarks; each prints one JSON object.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(bench_app, name="bench")
+rules_app = typer.Typer(help="Alarm rules: export and backtest.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
 
 
 # --- plumbing -------------------------------------------------------------------------------
@@ -567,6 +569,67 @@ def secret() -> None:
     out.print(key, markup=False)
 
 
+# --- rules ----------------------------------------------------------------------------------
+
+
+@rules_app.command("export")
+@_friendly
+def rules_export(
+    rule_id: Annotated[int, typer.Argument(min=1, help="The rule's id (see the console).")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Write a rule as a file that `linli rules backtest` reads."""
+    from linli.rule import service as rule_service
+
+    settings = settings_with_key()
+    configure_field_cipher(settings.field_key())
+    with _unit_of_work(settings) as db:
+        rule = rule_service.get_record(db, rule_id)
+        text = rule_service.rule_file(db, rule).model_dump_json(indent=2)
+    if output is None:
+        out.print(text, markup=False)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        err.print(f"rule {rule_id} written to {output}", markup=False)
+
+
+@rules_app.command("backtest")
+@_friendly
+def rules_backtest(
+    rule_file: Annotated[Path, typer.Argument(help="A file written by `linli rules export`.")],
+    data: Annotated[Path, typer.Argument(help="CSV with timestamp,value rows.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    timezone: Annotated[
+        str, typer.Option(help="Time zone of timestamps without an offset.")
+    ] = "Asia/Shanghai",
+) -> None:
+    """Print the alarms a rule would have raised over a CSV of readings, with start and end."""
+    from linli.rule import service as rule_service
+    from linli.rule.schemas import RuleFile
+
+    spec = RuleFile.model_validate_json(rule_file.read_bytes())
+    rows = rule_service.parse_csv(data.read_text(encoding="utf-8-sig"), timezone=timezone)
+    result = rule_service.run_backtest(spec, rows)
+    if as_json:
+        out.print(result.model_dump_json(), markup=False)
+        return
+    table = Table(
+        "#", "started", "ended", "peak", "readings", title=f"{spec.name}: {len(rows)} rows"
+    )
+    for number, alarm in enumerate(result.alarms, start=1):
+        table.add_row(
+            str(number),
+            alarm.started_at.isoformat(),
+            alarm.ended_at.isoformat() if alarm.ended_at else "(still active)",
+            "" if alarm.peak is None else f"{alarm.peak:g}",
+            str(alarm.readings),
+        )
+    out.print(table)
+    out.print(f"{len(result.alarms)} alarms", markup=False)
+
+
 def _bench_module(name: str) -> Any:
     """Load ``bench/<name>.py`` from the project checkout (benchmarks are not installed)."""
     import importlib.util
@@ -625,7 +688,9 @@ def ingest_command() -> None:
     import signal
     import threading
 
+    from linli.rule.runtime import RuleRuntime
     from linli.telemetry.mqtt import Subscriber
+    from linli.telemetry.writer import BatchWriter
 
     settings = Settings()
     if not settings.mqtt_url:
@@ -633,8 +698,18 @@ def ingest_command() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(make_log_formatter(settings.log_format))
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+    configure_field_cipher(settings.field_key())
     engine = _existing_engine(settings)
-    subscriber = Subscriber(engine, settings.mqtt_url, shared_group=settings.mqtt_shared_group)
+    writer = BatchWriter(engine)
+    rules: RuleRuntime | None = None
+    if settings.rules_enabled:
+        # Rules run where readings are written; the runtime replays what it has not seen yet.
+        rules = RuleRuntime(make_sessionmaker(engine))
+        rules.start()
+        writer.observers.append(rules.observe)
+    subscriber = Subscriber(
+        engine, settings.mqtt_url, shared_group=settings.mqtt_shared_group, writer=writer
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -643,6 +718,9 @@ def ingest_command() -> None:
         stop.wait()
     finally:
         subscriber.stop()
+        writer.stop()
+        if rules is not None:
+            rules.stop()
         engine.dispose()
 
 
@@ -666,6 +744,27 @@ def bench_ingest(
     _report(result, as_json=as_json, record=record)
 
 
+@bench_app.command("alarms")
+@_friendly
+def bench_alarms(
+    alarms: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Alarms to raise and clear.")
+    ] = 200,
+    background: Annotated[
+        float, typer.Option(min=0, max=200_000, help="Background readings per second.")
+    ] = 5000.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    record: Annotated[
+        Path | None, typer.Option(help="Append the result to this file (docs/benchmarks.md).")
+    ] = None,
+) -> None:
+    """Latency from a reading to its alarm on an open console stream, under background load."""
+    module = _bench_module("alarms")
+    with err.status("raising and clearing alarms under background ingestion …"):
+        result = module.run(alarms=alarms, background=background)
+    _report(result, as_json=as_json, record=record)
+
+
 @bench_app.command("chart")
 @_friendly
 def bench_chart(
@@ -679,6 +778,26 @@ def bench_chart(
     module = _bench_module("chart")
     with err.status("writing a year of readings, then timing the series …"):
         result = module.run(repeats=repeats)
+    _report(result, as_json=as_json, record=record)
+
+
+@bench_app.command("anomaly")
+@_friendly
+def bench_anomaly(
+    nab: Annotated[
+        Path, typer.Option(help="The NAB v1.1 directory (data/, labels/, config/, results/).")
+    ] = Path("../shared/data/nab"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    record: Annotated[
+        Path | None, typer.Option(help="Append the result to this file (docs/benchmarks.md).")
+    ] = None,
+) -> None:
+    """The anomaly detector over NAB v1.1, scored per profile, with a check of the scorer."""
+    if not (nab / "labels" / "combined_windows.json").is_file():
+        _fail(f"{nab} is not a NAB directory (no labels/combined_windows.json); pass --nab DIR")
+    module = _bench_module("anomaly")
+    with err.status("scoring every NAB series row by row …"):
+        result = module.run(nab)
     _report(result, as_json=as_json, record=record)
 
 

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     mqtt_url: str = ""
     mqtt_shared_group: str = ""
     smtp_url: str = ""
+    # Sender of notification e-mail; empty: linli@<host of base_url>.
+    smtp_from: str = ""
     timezone: str = "Asia/Shanghai"
     default_locale: Literal["zh_Hans_CN", "en"] = "zh_Hans_CN"
     session_idle_minutes: int = Field(default=30, ge=1)
@@ -59,6 +61,8 @@ class Settings(BaseSettings):
     # Periodic jobs in the web process (device online/offline sweep, retention purge). Turn off
     # in all but one process when several serve the same database.
     background_jobs: bool = True
+    # Evaluate alarm rules on readings as they are stored (turn off only in pure web workers).
+    rules_enabled: bool = True
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
     demo_mode: bool = False

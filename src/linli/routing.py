@@ -6,14 +6,20 @@ from fastapi import APIRouter
 
 from linli.account import api as account_api
 from linli.account import pages as account_pages
+from linli.alarm import api as alarm_api
+from linli.alarm import pages as alarm_pages
 from linli.audit import api as audit_api
 from linli.audit import pages as audit_pages
 from linli.device import api as device_api
 from linli.device import pages as device_pages
+from linli.notification import api as notification_api
+from linli.notification import pages as notification_pages
 from linli.place import api as place_api
 from linli.place import pages as place_pages
 from linli.resident import api as resident_api
 from linli.resident import pages as resident_pages
+from linli.rule import api as rule_api
+from linli.rule import pages as rule_pages
 from linli.standards.sta import api as sta_api
 from linli.telemetry import api as telemetry_api
 from linli.telemetry import pages as telemetry_pages
@@ -30,6 +36,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     place_pages.router,
     device_pages.router,
     telemetry_pages.router,
+    rule_pages.router,
+    alarm_pages.router,
     account_api.router,
     place_api.router,
     resident_api.router,
@@ -37,6 +45,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     sta_api.router,
     device_api.router,
     telemetry_series_api.router,
+    rule_api.router,
+    alarm_api.router,
+    notification_pages.router,
+    notification_api.router,
     # Last: its /api/v1/{device_token}/telemetry alias must not shadow a named route.
     telemetry_api.router,
 )

@@ -12,12 +12,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from linli.account import service as account_service
 from linli.account.models import ApiKey, RoleGrant
+from linli.alarm import service as alarm_service
 from linli.audit.models import AuditEvent
 from linli.device import service as device_service
 from linli.device.models import Datastream
 from linli.device.schemas import DeviceCreate
+from linli.place import service as place_service
 from linli.resident.models import Household, Resident
+from linli.rule import service as rule_service
+from linli.rule.schemas import RuleCreate
 from tests.conftest import World, bearer, csrf_of
 
 STATE_CHANGING = ("post", "put", "patch", "delete")
@@ -169,7 +174,43 @@ def c1_device(db: Session, world: World) -> tuple[int, int]:
     return device.id, stream
 
 
-def c1_objects(world: World, device: tuple[int, int]) -> dict[str, int]:
+@pytest.fixture
+def c1_rule(db: Session, world: World, c1_device: tuple[int, int]) -> int:
+    """A rule of community c1 (made by its administrator)."""
+    account = account_service.get_account(db, world.accounts["admin1"])
+    actor = account_service.build_actor(db, account, via="cli")
+    rule = rule_service.create(
+        db, actor, RuleCreate(template="noise_class_1", place_id=world.places["c1"])
+    )
+    db.commit()
+    return rule.id
+
+
+@pytest.fixture
+def c1_alarm(db: Session, world: World, c1_device: tuple[int, int], c1_rule: int) -> int:
+    """An open alarm of community c1, raised on its device as the rule engine does."""
+    place = world.places["c1-compound"]
+    item = alarm_service.SignalItem(
+        rule_id=c1_rule,
+        rule_name="noise",
+        severity="major",
+        source=f"ds:{c1_device[1]}",
+        place_id=place,
+        place_path=place_service.get(db, place).path,
+        device_id=c1_device[0],
+        datastream_id=c1_device[1],
+        title="c1 noise",
+        kind="raise",
+        started_ms=1_760_000_000_000,
+        ts_ms=1_760_000_000_000,
+        value=75.0,
+    )
+    alarm = alarm_service.apply(db, [item])[0]
+    db.commit()
+    return alarm.id
+
+
+def c1_objects(world: World, device: tuple[int, int], rule: int, alarm: int = 1) -> dict[str, int]:
     """An object of community c1 for each path parameter of the API."""
     return {
         "place_id": world.places["c1-b1"],
@@ -177,13 +218,20 @@ def c1_objects(world: World, device: tuple[int, int]) -> dict[str, int]:
         "household_id": world.households["h1"],
         "device_id": device[0],
         "datastream_id": device[1],
+        "rule_id": rule,
+        "alarm_id": alarm,
     }
 
 
 def test_other_community_staff_never_read_c1_objects(
-    app: FastAPI, client: TestClient, world: World, c1_device: tuple[int, int]
+    app: FastAPI,
+    client: TestClient,
+    world: World,
+    c1_device: tuple[int, int],
+    c1_rule: int,
+    c1_alarm: int,
 ) -> None:
-    ids = c1_objects(world, c1_device)
+    ids = c1_objects(world, c1_device, c1_rule, c1_alarm)
     routes = [
         path for method, path in api_operations(app) if method == "get" and PATH_PARAM.search(path)
     ]
@@ -199,8 +247,11 @@ def test_other_community_staff_never_read_c1_objects(
         # Other tenants; in c1, a resident of another household and a role without resident
         # access (both may see c1's places, not its people).
         outsiders = ["staff2", "carol"]
-        if path.startswith(("/api/v1/devices/", "/api/v1/datastreams/")):
-            # Devices belong to the property manager's work; residents see none of them.
+        if path.startswith(
+            ("/api/v1/devices/", "/api/v1/datastreams/", "/api/v1/rules/", "/api/v1/alarms/")
+        ):
+            # Devices, their rules and alarms belong to the property manager's work too;
+            # residents see none of them.
             outsiders += ["bob"]
         elif not path.startswith("/api/v1/places/"):
             outsiders += ["bob", "pm1"]

@@ -14,10 +14,13 @@ from sqlalchemy.engine import Engine
 
 # Every model module, so that Base.metadata knows all tables.
 import linli.account.models
+import linli.alarm.models
 import linli.audit.models
 import linli.device.models
+import linli.notification.models
 import linli.place.models
 import linli.resident.models
+import linli.rule.models
 import linli.telemetry.models  # noqa: F401
 from linli.core.crypto import EncryptedString
 from linli.core.db import Base, make_engine

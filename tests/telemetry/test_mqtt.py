@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -252,6 +253,7 @@ def _ingest_process(db_url: str, mqtt_url: str, log: Path) -> subprocess.Popen[b
         "LINLI_MQTT_URL": mqtt_url,
         "LINLI_MQTT_CLIENT_ID": "linli-ingest-crash-test",
         "LINLI_LOG_LEVEL": "WARNING",
+        "LINLI_SECRET_KEY": secrets.token_urlsafe(48),
     }
     with log.open("ab") as out:
         return subprocess.Popen(

@@ -103,3 +103,21 @@ def list_accounts(db: Session, account_ids: list[int] | None = None) -> list[Acc
 def accounts_with_grants_under(db: Session, place_ids: Select[int]) -> list[int]:
     stmt = select(RoleGrant.account_id).where(RoleGrant.place_id.in_(place_ids)).distinct()
     return [int(x) for x in db.scalars(stmt)]
+
+
+def holders(db: Session, place_ids: list[int], roles: list[str]) -> list[int]:
+    """Active accounts holding one of ``roles`` on one of ``place_ids``."""
+    if not place_ids or not roles:
+        return []
+    stmt = (
+        select(RoleGrant.account_id)
+        .join(Account, Account.id == RoleGrant.account_id)
+        .where(
+            RoleGrant.place_id.in_(place_ids),
+            RoleGrant.role.in_(roles),
+            Account.is_active.is_(True),
+        )
+        .distinct()
+        .order_by(RoleGrant.account_id)
+    )
+    return [int(a) for a in db.scalars(stmt)]

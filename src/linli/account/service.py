@@ -579,3 +579,15 @@ def grantable_roles(actor: Actor) -> list[str]:
     for grant in actor.grants:
         allowed |= permissions.GRANTABLE_BY.get(grant.role, frozenset())
     return [role for role in ROLES if role in allowed]
+
+
+def holders_over(db: Session, place_path: str, roles: frozenset[str] | set[str]) -> list[int]:
+    """Active accounts holding one of ``roles`` on the place at ``place_path`` or an ancestor."""
+    place_ids = [int(p) for p in place_path.strip("/").split("/") if p]
+    return repository.holders(db, place_ids, sorted(roles))
+
+
+def email_of(db: Session, account_id: int) -> str | None:
+    """The account's e-mail address for notifications, if it has one."""
+    account = repository.get(db, account_id)
+    return account.email if account is not None and account.is_active else None

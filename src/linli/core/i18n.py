@@ -73,6 +73,11 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
 _ = gettext
 
 
+def N_(message: str) -> str:  # noqa: N802 - the conventional name extractors look for
+    """Mark ``message`` for translation where it is defined; translate it where it is shown."""
+    return message
+
+
 def negotiate(accept_language: str | None) -> str:
     """Pick a supported locale from an ``Accept-Language`` header."""
     if not accept_language:

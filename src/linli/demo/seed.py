@@ -25,6 +25,8 @@ from linli.place import service as place_service
 from linli.place.schemas import PlaceCreate, PlaceKind
 from linli.resident import service as resident_service
 from linli.resident.schemas import ID_CHECK, ID_WEIGHTS, HouseholdCreate, Relation, ResidentCreate
+from linli.rule import service as rule_service
+from linli.rule.schemas import RuleCreate
 from linli.simulate.plan import DEVICES_FILE, demo_devices
 
 # The street office's code doubles as the marker that the demo community is already there.
@@ -322,6 +324,50 @@ def seed_devices(db: Session, data_dir: Path) -> int:
             token = device_service.reissue_token(db, ref.id)
         entries.append({"uid": plan.uid, "profile": plan.profile, "token": token})
     write_private_file(path, json.dumps(entries, ensure_ascii=False, indent=2) + "\n")
+    seed_rules(db)
+    return made
+
+
+# (template, property, parameter overrides, name) of the demo street's rules, all switched on;
+# named in Chinese like the rest of the demo community's data.
+DEMO_RULES: tuple[tuple[str, str, dict[str, object], str], ...] = (
+    ("water_level_high", "water_level", {}, "低洼处积水"),
+    ("flood_pump_off", "", {"scope": "compound"}, "积水且排涝泵停运"),
+    ("smoke", "smoke", {}, "楼道烟雾报警"),
+    ("pm25_high", "pm25", {}, "PM2.5 超标"),
+    ("noise_class_1", "noise", {}, "噪声超过 1 类区限值"),
+    ("bin_full", "fill_level", {}, "垃圾桶将满"),
+    ("battery_low", "battery", {}, "设备电量低"),
+    ("stuck_sensor", "noise", {"for_min": 10}, "噪声监测点数值不变"),
+    ("device_silent", "pm25", {}, "空气监测站离线"),
+    ("device_silent", "noise", {}, "噪声监测点离线"),
+    ("device_silent", "water_level", {}, "积水监测离线"),
+    ("unusual_reading", "pressure", {}, "管网压力异常"),
+)
+
+
+def seed_rules(db: Session) -> int:
+    """Switch on the demo street's alarm rules that are missing; returns how many were made."""
+    street = place_service.by_code(db, SEED_MARKER_CODE)
+    if street is None:
+        return 0
+    made = 0
+    for template, prop, params, name in DEMO_RULES:
+        if rule_service.has_rule(db, template=template, place_id=street.id, property_key=prop):
+            continue
+        rule_service.create(
+            db,
+            None,
+            RuleCreate(
+                template=template,
+                place_id=street.id,
+                property_key=prop or None,
+                params=params or None,
+                name=name,
+                enabled=True,
+            ),
+        )
+        made += 1
     return made
 
 

@@ -28,6 +28,7 @@ PROPERTIES: dict[str, tuple[str, str, str, str, float | None, float | None]] = {
     "steps": ("Steps", "步数", "{steps}", "步", 0, 200_000),
     "fall": ("Fall detected", "跌倒", "{event}", "", 0, 1),
     "battery": ("Battery", "电量", "%", "%", 0, 100),
+    "pump_running": ("Pump running", "水泵运行", "{state}", "", 0, 1),
 }
 
 # code: (English name, Chinese name, adapter, properties, expected interval s, retention days)
@@ -81,6 +82,14 @@ PROFILES: dict[str, tuple[str, str, str, tuple[str, ...], int, int]] = {
         ("energy", "power"),
         900,
         1095,
+    ),
+    "pump_controller": (
+        "Pump controller",
+        "水泵控制器",
+        "json_tb",
+        ("pump_running", "power"),
+        60,
+        365,
     ),
     "wearable": (
         "Care wearable",

@@ -533,3 +533,171 @@ def reissue_token(db: Session, device_id: int) -> str:
     db.flush()
     _changed(device.id)
     return token
+
+
+# --- what the rule engine watches -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """A datastream with what rules match on: its property, profile and place."""
+
+    datastream_id: int
+    device_id: int
+    device_uid: str
+    device_name: str
+    active: bool
+    place_id: int
+    place_path: str
+    # Ids of the device's place and its ancestors by kind (building, compound ...).
+    place_kinds: dict[str, int]
+    profile_code: str
+    property_key: str
+    interval_s: int
+    last_at_ms: int | None
+
+
+def stream_infos(db: Session) -> list[StreamInfo]:
+    """Every datastream with its device, profile, property and place (for the rule engine)."""
+    rows = db.execute(
+        select(
+            Datastream.id,
+            Device.id,
+            Device.uid,
+            Device.name,
+            Device.status,
+            Device.place_id,
+            DeviceProfile.code,
+            DeviceProfile.expected_interval_s,
+            ObservedProperty.key,
+            Datastream.last_at_ms,
+        )
+        .join(Device, Device.id == Datastream.device_id)
+        .join(DeviceProfile, DeviceProfile.id == Device.profile_id)
+        .join(ObservedProperty, ObservedProperty.id == Datastream.property_id)
+        .order_by(Datastream.id)
+    ).all()
+    place_ids = {r[5] for r in rows}
+    places = place_service.by_ids(db, sorted(place_ids))
+    chain_ids: set[int] = set()
+    for place in places.values():
+        chain_ids.update(int(p) for p in place.path.strip("/").split("/") if p)
+    chain = place_service.by_ids(db, sorted(chain_ids))
+    kinds_of: dict[int, dict[str, int]] = {}
+    for pid, place in places.items():
+        kinds: dict[str, int] = {}
+        for part in place.path.strip("/").split("/"):
+            if part and int(part) in chain:
+                kinds[chain[int(part)].kind] = int(part)
+        kinds_of[pid] = kinds
+    return [
+        StreamInfo(
+            datastream_id=sid,
+            device_id=did,
+            device_uid=uid,
+            device_name=name,
+            active=status == "active",
+            place_id=pid,
+            place_path=places[pid].path if pid in places else "/",
+            place_kinds=kinds_of.get(pid, {}),
+            profile_code=code,
+            property_key=key,
+            interval_s=interval,
+            last_at_ms=last,
+        )
+        for sid, did, uid, name, status, pid, code, interval, key, last in rows
+    ]
+
+
+def property_keys(db: Session) -> set[str]:
+    """Keys of every observed property in the catalogue."""
+    return set(db.scalars(select(ObservedProperty.key)))
+
+
+def profile_codes(db: Session) -> set[str]:
+    """Codes of every device profile."""
+    return set(db.scalars(select(DeviceProfile.code)))
+
+
+def profile_interval(db: Session, code: str) -> int:
+    """A profile's expected reporting interval in seconds (60 when there is no such profile)."""
+    found = db.scalar(select(DeviceProfile.expected_interval_s).where(DeviceProfile.code == code))
+    return int(found) if found is not None else 60
+
+
+# --- for the rule console -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyName:
+    """An observed property as people read it."""
+
+    key: str
+    name: str
+    name_zh: str
+    unit_display: str
+
+
+def property_names(db: Session) -> dict[str, PropertyName]:
+    """Every observed property of the catalogue by key, with its names and unit."""
+    rows = db.execute(
+        select(
+            ObservedProperty.key,
+            ObservedProperty.name,
+            ObservedProperty.name_zh,
+            ObservedProperty.unit_display,
+        ).order_by(ObservedProperty.key)
+    ).all()
+    return {key: PropertyName(key, name, name_zh, unit) for key, name, name_zh, unit in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class StreamChoice:
+    """A datastream a rule would watch, as a choice for a backtest."""
+
+    datastream_id: int
+    device_uid: str
+    device_name: str
+    place_id: int
+    property_key: str
+    last_at_ms: int | None
+
+
+def streams_under(
+    db: Session,
+    actor: Actor,
+    *,
+    place_path: str,
+    property_keys: list[str],
+    profile_code: str = "",
+    limit: int = 500,
+) -> list[StreamChoice]:
+    """Datastreams of these properties at or under a place that the actor may read."""
+    if not property_keys or not actor.roles & permissions.DEVICE_VIEW_ROLES:
+        return []
+    stmt = (
+        select(
+            Datastream.id,
+            Device.uid,
+            Device.name,
+            Device.place_id,
+            ObservedProperty.key,
+            Datastream.last_at_ms,
+        )
+        .join(Device, Device.id == Datastream.device_id)
+        .join(ObservedProperty, ObservedProperty.id == Datastream.property_id)
+        .where(
+            ObservedProperty.key.in_(property_keys),
+            Device.place_id.in_(place_service.ids_under([place_path])),
+            Device.place_id.in_(
+                place_service.ids_under(actor.paths_for(permissions.DEVICE_VIEW_ROLES))
+            ),
+        )
+        .order_by(Device.uid, Datastream.id)
+        .limit(limit)
+    )
+    if profile_code:
+        stmt = stmt.join(DeviceProfile, DeviceProfile.id == Device.profile_id).where(
+            DeviceProfile.code == profile_code
+        )
+    return [StreamChoice(*row) for row in db.execute(stmt).all()]

@@ -54,11 +54,12 @@ _KINDS = (
     ("smart_bin", "BN", "智能垃圾桶", 3, 3),
     ("electricity_meter", "EM", "楼栋电表", 2, 2),
     ("wearable", "WB", "长者健康手环", 4, 3),
+    ("pump_controller", "PU", "排涝泵", 2, 2),
 )
 
 
 def demo_devices() -> list[DemoDevice]:
-    """The ~40 devices of the two demo communities, with believable coordinates."""
+    """The ~44 devices of the two demo communities, with believable coordinates."""
     found: list[DemoDevice] = []
     for site_index, (community, lat, lon, compounds, buildings) in enumerate(_SITES):
         short = community.removeprefix("demo-")

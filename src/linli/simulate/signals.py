@@ -48,6 +48,10 @@ class FaultRates:
     gap: float = 0.004
     spike: float = 0.004
     malformed: float = 0.003
+    # A flash flood at each water level gauge: this long, once per period (simulated seconds),
+    # at a different moment for each gauge; 0 turns it off.
+    flood_every_s: float = 900.0
+    flood_s: float = 150.0
 
 
 def _daily(t_s: float, peak_hour: float) -> float:
@@ -143,10 +147,11 @@ class Simulator:
             }
         if profile == "water_level":
             rain = max(0.0, math.sin((t / DAY_S + state.phase) * 2 * math.pi / 3.0)) ** 8
-            return {
-                "water_level": max(0.0, 30 * rain + g(0, 0.4)),
-                "battery": 90 - state.phase * 20,
-            }
+            level = max(0.0, 30 * rain + g(0, 0.4))
+            every = self.faults.flood_every_s
+            if every > 0 and (t + state.phase * every) % every < self.faults.flood_s:
+                level = max(level, 32 + g(0, 1.5))  # a drain blocks: water stands
+            return {"water_level": level, "battery": 90 - state.phase * 20}
         if profile == "pipe_pressure":
             demand = 0.5 + 0.5 * max(_daily(t, 7.5), _daily(t, 19.5))
             return {"pressure": 320 - 60 * demand + g(0, 4)}
@@ -164,6 +169,12 @@ class Simulator:
             power = max(200.0, 4000 + 3000 * max(_daily(t, 20.0), 0) + g(0, 200))
             state.energy_kwh += power / 1000 * (15 / 60)
             return {"energy": round(state.energy_kwh, 3), "power": power}
+        if profile == "pump_controller":
+            every = self.faults.flood_every_s or 900.0
+            # Now and then a pump trips and stays off for a while (about a third of them).
+            tripped = state.phase < 0.34 and (t + state.phase * every) % (2 * every) < every / 2
+            running = 0.0 if tripped else 1.0
+            return {"pump_running": running, "power": running * (750 + g(0, 20))}
         if profile == "wearable":
             awake = 6 <= ((t / 3600 + 8) % 24) < 21
             state.steps += max(0.0, g(40, 20)) if awake else 0.0

@@ -48,6 +48,8 @@ def writer_of(app: FastAPI) -> BatchWriter:
             writer = getattr(app.state, "telemetry_writer", None)
             if writer is None:
                 writer = BatchWriter(app.state.engine)
+                # Whoever evaluates stored readings (the rule engine) registers here.
+                writer.observers.extend(getattr(app.state, "writer_observers", ()))
                 writer.start()
                 app.state.telemetry_writer = writer
     return writer

@@ -16,7 +16,7 @@ from linli.core.actor import Actor
 from linli.core.errors import LinliError, NotAuthenticated, PermissionDenied
 from linli.core.pagination import Page, PageParams
 from linli.device import service as device_service
-from linli.telemetry import ingest
+from linli.telemetry import ingest, repository
 from linli.telemetry.models import QuarantinedPayload
 from linli.telemetry.writer import Batch, BatchWriter, WriteResult
 
@@ -148,3 +148,11 @@ def quarantined(db: Session, actor: Actor, params: PageParams) -> Page[Quarantin
         page=params.page,
         size=params.size,
     )
+
+
+def numeric_readings(
+    db: Session, datastream_id: int, start_ms: int, end_ms: int, limit: int
+) -> list[tuple[int, float]]:
+    """Up to ``limit`` numeric readings (ts, value) in ``[start_ms, end_ms)``, oldest first."""
+    rows = repository.observation_batch(db, datastream_id, start_ms, end_ms, limit)
+    return [(ts, value) for ts, value, _text in rows if value is not None]

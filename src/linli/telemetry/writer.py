@@ -252,7 +252,9 @@ def _latest(rows: Iterable[Row]) -> list[dict[str, Any]]:
     return [{"sid": sid, "t": a[0], "v": a[1], "f": a[2]} for sid, a in acc.items()]
 
 
-def _write_once(conn: Connection, batches: Sequence[Batch], *, look_up: bool) -> list[WriteResult]:
+def _write_once(
+    conn: Connection, batches: Sequence[Batch], *, look_up: bool, new_rows: list[Row]
+) -> list[WriteResult]:
     st = _statements(conn)
     seen: set[tuple[int, int]] = set()
     candidates: list[Row] = []
@@ -287,6 +289,7 @@ def _write_once(conn: Connection, batches: Sequence[Batch], *, look_up: bool) ->
             if (r[0], r[1]) not in new_keys:
                 duplicates[o] += 1
     inserted = [len(b.rows) - duplicates[i] for i, b in enumerate(batches)]
+    new_rows.extend(new)
     if new:
         conn.execute(st.rollup, _rollups(new))
         conn.execute(st.latest, _latest(new))
@@ -312,13 +315,22 @@ def _write_once(conn: Connection, batches: Sequence[Batch], *, look_up: bool) ->
     return [WriteResult(inserted=n, duplicate=d) for n, d in zip(inserted, duplicates, strict=True)]
 
 
-def write(engine: Engine, batches: Sequence[Batch]) -> list[WriteResult]:
-    """Store ``batches`` in one committed transaction; return what each one added."""
+def write(
+    engine: Engine, batches: Sequence[Batch], *, new_rows: list[Row] | None = None
+) -> list[WriteResult]:
+    """Store ``batches`` in one committed transaction; return what each one added.
+
+    ``new_rows``, when given, receives the readings that were really stored (not duplicates).
+    """
     look_up = False
     for attempt in range(RETRIES + 1):
+        stored: list[Row] = []
         try:
             with engine.begin() as conn:
-                return _write_once(conn, batches, look_up=look_up)
+                results = _write_once(conn, batches, look_up=look_up, new_rows=stored)
+            if new_rows is not None:
+                new_rows.extend(stored)
+            return results
         except _SomeStored:
             look_up = True
         except ConcurrentWrite:
@@ -337,6 +349,8 @@ def write(engine: Engine, batches: Sequence[Batch]) -> list[WriteResult]:
 # --- the writer thread ----------------------------------------------------------------------
 
 Done = Callable[[WriteResult | BaseException], None]
+# Called on the writer thread with the readings of each committed group (rule evaluation).
+Observer = Callable[[Sequence[Row]], None]
 
 
 class BatchWriter:
@@ -346,6 +360,7 @@ class BatchWriter:
         self._engine = engine
         self._max_rows = max_rows
         self._queue: queue.SimpleQueue[tuple[Batch, Done] | None] = queue.SimpleQueue()
+        self.observers: list[Observer] = []
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -393,9 +408,10 @@ class BatchWriter:
             self._write_group(group)
 
     def _write_group(self, group: list[tuple[Batch, Done]]) -> None:
+        new_rows: list[Row] = []
         try:
             results: Sequence[WriteResult | BaseException] = write(
-                self._engine, [b for b, _d in group]
+                self._engine, [b for b, _d in group], new_rows=new_rows
             )
         except (DBAPIError, ConcurrentWrite) as exc:
             if len(group) == 1:
@@ -406,10 +422,17 @@ class BatchWriter:
                 results = []
                 for batch, _done in group:
                     try:
-                        results.append(write(self._engine, [batch])[0])
+                        results.append(write(self._engine, [batch], new_rows=new_rows)[0])
                     except (DBAPIError, ConcurrentWrite) as one:
                         log.error("telemetry batch not stored: %s", one)
                         results.append(one)
+        if new_rows:
+            # Rules see a reading only once it is stored: an alarm never rests on a lost one.
+            for observer in self.observers:
+                try:
+                    observer(new_rows)
+                except Exception:
+                    log.exception("telemetry observer failed")
         for (_batch, done), result in zip(group, results, strict=True):
             try:
                 done(result)

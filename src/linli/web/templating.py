@@ -10,11 +10,23 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from linli.alarm import service as alarm_service
 from linli.core import i18n
 from linli.core.time import to_local
+from linli.rule import service as rule_service
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-DOMAINS_WITH_TEMPLATES = ("place", "resident", "account", "audit", "device", "telemetry")
+DOMAINS_WITH_TEMPLATES = (
+    "place",
+    "resident",
+    "account",
+    "audit",
+    "device",
+    "telemetry",
+    "alarm",
+    "notification",
+    "rule",
+)
 
 
 def build_environment() -> Environment:
@@ -32,6 +44,10 @@ def build_environment() -> Environment:
         lambda singular, plural, n: i18n.translations().ngettext(singular, plural, n),
         newstyle=True,
     )
+    # Whether the navigation offers the rule pages to an actor.
+    env.globals["may_view_rules"] = rule_service.may_view_any
+    # Whether the navigation offers the alarm pages to an actor.
+    env.globals["may_view_alarms"] = alarm_service.may_view_any
     env.filters["localtime"] = lambda value, fmt="%Y-%m-%d %H:%M": (
         to_local(value).strftime(fmt) if value else ""
     )

@@ -1,0 +1,1 @@
+"""Alarms: raised by rules, acknowledged and cleared, with a timeline."""

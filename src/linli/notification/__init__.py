@@ -1,0 +1,1 @@
+"""Notifications: a transactional outbox delivered over in-app, e-mail, webhooks and more."""

@@ -1,0 +1,1 @@
+"""Rules: conditions over readings that raise alarms."""
