@@ -19,6 +19,7 @@ from linli.core import i18n
 from linli.core.crypto import configure_field_cipher
 from linli.core.db import make_engine, make_sessionmaker
 from linli.core.migrate import check_current, head_revision
+from linli.notification import tasks as notification_tasks
 from linli.routing import ROUTERS
 from linli.rule.runtime import RuleRuntime
 from linli.telemetry import tasks as telemetry_tasks
@@ -57,7 +58,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.rule_runtime = rules
         app.state.writer_observers = [rules.observe]
     try:
-        async with telemetry_lifespan(app):
+        async with notification_tasks.lifespan(app), telemetry_lifespan(app):
             yield
     finally:
         for job in jobs:
