@@ -71,7 +71,9 @@ def _wait(check: Any, seconds: float, what: str) -> None:
 # --- set-up ---------------------------------------------------------------------------------
 
 
-def _seed(url: str, settings: Settings, *, profile: str) -> list[dict[str, Any]]:
+def _seed(
+    url: str, settings: Settings, *, profile: str, rules: bool = True
+) -> list[dict[str, Any]]:
     """A place and DEVICES devices of ``profile``; returns uid, token and stream ids of each."""
     configure_field_cipher(settings.field_key())
     engine = make_engine(url)
@@ -103,7 +105,18 @@ def _seed(url: str, settings: Settings, *, profile: str) -> list[dict[str, Any]]
             assert ref is not None
             streams = {key: s.id for key, s in ref.streams.items()}
             devices.append({"uid": uid, "token": token, "streams": streams, "id": device.id})
-        # Rules on: every device's stream is watched, as in a community that uses alarms.
+    engine.dispose()
+    if rules:
+        _watch(url, settings, parent_code="bench-compound", profile=profile)
+    return devices
+
+
+def _watch(url: str, _settings: Settings, *, parent_code: str, profile: str) -> None:
+    """Rules on: one alarm rule watching every device, as in a community that uses alarms."""
+    engine = make_engine(url)
+    with session_scope(make_sessionmaker(engine)) as db:
+        parent = place_service.by_code(db, parent_code)
+        assert parent is not None
         template, prop = (
             ("pm25_high", "pm25") if profile == "air_quality" else ("noise_class_1", "noise")
         )
@@ -113,7 +126,6 @@ def _seed(url: str, settings: Settings, *, profile: str) -> list[dict[str, Any]]
             RuleCreate(template=template, place_id=parent.id, property_key=prop, enabled=True),
         )
     engine.dispose()
-    return devices
 
 
 def _baseline(tmp: Path, seconds: float = 2.0) -> float:
@@ -529,7 +541,9 @@ def _in_processes(ctx: Any, func: Any, jobs: list[tuple[Any, ...]]) -> list[dict
 # --- the run --------------------------------------------------------------------------------
 
 
-def run(*, transport: str = "http", seconds: int = 10, single: bool = False) -> dict[str, Any]:
+def run(
+    *, transport: str = "http", seconds: int = 10, single: bool = False, rules: bool = True
+) -> dict[str, Any]:
     """Drive the real server with generated devices; return the figures as one dict."""
     keys = ("noise",) if single else AQ_KEYS
     points = 1 if single else POINTS_PER_MESSAGE
@@ -541,7 +555,7 @@ def run(*, transport: str = "http", seconds: int = 10, single: bool = False) -> 
         secret = secrets.token_urlsafe(48)
         url = f"sqlite:///{tmp / 'linli.db'}"
         settings = Settings(database_url=url, data_dir=tmp, secret_key=SecretStr(secret))
-        devices = _seed(url, settings, profile=profile)
+        devices = _seed(url, settings, profile=profile, rules=rules)
         baseline = _baseline(tmp)
         base = int(time.time() * 1000) - DAY_MS
         env = {
@@ -550,6 +564,7 @@ def run(*, transport: str = "http", seconds: int = 10, single: bool = False) -> 
             "LINLI_SECRET_KEY": secret,
             "LINLI_DATA_DIR": str(tmp),
             "LINLI_LOG_LEVEL": "WARNING",
+            "LINLI_RULES_ENABLED": "true" if rules else "false",
         }
         procs: list[subprocess.Popen[bytes]] = []
         try:
@@ -635,7 +650,9 @@ def run(*, transport: str = "http", seconds: int = 10, single: bool = False) -> 
         "errors": errors,
         "baseline_rows_per_s": round(baseline, 1),
         "ratio": round(rate / baseline, 3),
-        "conditions": conditions + "; one alarm rule watching every device (rules on)",
+        "conditions": conditions
+        + ("; one alarm rule watching every device (rules on)" if rules else "; rules off"),
+        "rules": rules,
         "cpu_count": os.cpu_count(),
     }
 

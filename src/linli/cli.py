@@ -730,6 +730,9 @@ def bench_ingest(
     transport: Annotated[str, typer.Option(help="http or mqtt.")] = "http",
     seconds: Annotated[int, typer.Option(min=1, max=600, help="Load time.")] = 10,
     single: Annotated[bool, typer.Option("--single", help="One reading per message.")] = False,
+    rules: Annotated[
+        bool, typer.Option("--rules/--no-rules", help="An alarm rule watching every device.")
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     record: Annotated[
         Path | None, typer.Option(help="Append the result to this file (docs/benchmarks.md).")
@@ -740,7 +743,7 @@ def bench_ingest(
         _fail("--transport must be http or mqtt")
     module = _bench_module("ingest")
     with err.status(f"measuring ingestion over {transport} …"):
-        result = module.run(transport=transport, seconds=seconds, single=single)
+        result = module.run(transport=transport, seconds=seconds, single=single, rules=rules)
     _report(result, as_json=as_json, record=record)
 
 

@@ -587,7 +587,40 @@ def holders_over(db: Session, place_path: str, roles: frozenset[str] | set[str])
     return repository.holders(db, place_ids, sorted(roles))
 
 
-def email_of(db: Session, account_id: int) -> str | None:
-    """The account's e-mail address for notifications, if it has one."""
-    account = repository.get(db, account_id)
-    return account.email if account is not None and account.is_active else None
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """How to reach an account: whether it is active, and its e-mail address."""
+
+    account_id: int
+    active: bool
+    email: str | None
+
+
+def contacts(db: Session, account_ids: list[int]) -> dict[int, Contact]:
+    """Contacts of these accounts in one query (missing ids are left out)."""
+    if not account_ids:
+        return {}
+    return {
+        a.id: Contact(account_id=a.id, active=a.is_active, email=a.email)
+        for a in repository.list_accounts(db, sorted(set(account_ids)))
+    }
+
+
+def set_email(db: Session, actor: Actor, email: str | None) -> bool:
+    """Set or remove the actor's own e-mail address (audited without the address)."""
+    if actor.account_id is None:
+        raise NotAuthenticated("log in to save preferences")
+    account = get_account(db, actor.account_id)
+    email = (email or "").strip() or None
+    if email == account.email:
+        return False
+    account.email = email
+    audit_service.record(
+        db,
+        actor=actor,
+        action="account.email_changed" if email else "account.email_removed",
+        subject_type="account",
+        subject_id=account.id,
+        fields=["email"],
+    )
+    return True

@@ -661,6 +661,8 @@ class StreamChoice:
     place_id: int
     property_key: str
     last_at_ms: int | None
+    # The device profile's reporting interval (missing-data rules need it).
+    interval_s: int = 60
 
 
 def streams_under(
@@ -683,9 +685,11 @@ def streams_under(
             Device.place_id,
             ObservedProperty.key,
             Datastream.last_at_ms,
+            DeviceProfile.expected_interval_s,
         )
         .join(Device, Device.id == Datastream.device_id)
         .join(ObservedProperty, ObservedProperty.id == Datastream.property_id)
+        .join(DeviceProfile, DeviceProfile.id == Device.profile_id)
         .where(
             ObservedProperty.key.in_(property_keys),
             Device.place_id.in_(place_service.ids_under([place_path])),
@@ -697,7 +701,5 @@ def streams_under(
         .limit(limit)
     )
     if profile_code:
-        stmt = stmt.join(DeviceProfile, DeviceProfile.id == Device.profile_id).where(
-            DeviceProfile.code == profile_code
-        )
+        stmt = stmt.where(DeviceProfile.code == profile_code)
     return [StreamChoice(*row) for row in db.execute(stmt).all()]

@@ -247,12 +247,10 @@ def notify(
         "created_at": now,
     }
     planned: list[Notification] = []
+    reach = account_service.contacts(db, list(accounts))
     for account_id in accounts:
-        try:
-            account = account_service.get_account(db, account_id)
-        except NotFound:
-            continue
-        if not account.is_active:
+        account = reach.get(account_id)
+        if account is None or not account.active:
             continue
         planned.append(
             Notification(
@@ -431,18 +429,7 @@ def update_preferences(db: Session, actor: Actor, data: PreferencesUpdate) -> Pr
         row.daily_cap = data.daily_cap
     row.updated_at = utc_now()
     if data.email is not None:
-        account = account_service.get_account(db, me)
-        new_email = data.email or None
-        if new_email != account.email:
-            account.email = new_email
-            audit_service.record(
-                db,
-                actor=actor,
-                action="account.email_changed" if new_email else "account.email_removed",
-                subject_type="account",
-                subject_id=me,
-                fields=["email"],
-            )
+        account_service.set_email(db, actor, data.email)
     db.flush()
     return get_preferences(db, actor)
 

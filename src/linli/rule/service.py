@@ -575,7 +575,8 @@ def backtest_stored(
         scopes = _scope_places(db, [c.place_id for c in choices], scope)
         group = scopes.get(chosen.place_id)
         members = [c for c in choices if scopes.get(c.place_id) == group]
-    spec = rule_file(db, rule)
+    # As live: the watched device's own reporting interval (missing-data rules).
+    spec = rule_file(db, rule).model_copy(update={"interval_s": chosen.interval_s})
     end = int(utc_now().timestamp() * 1000) + 1
     start = end - days * 86_400_000
     rows: list[tuple[int, float, str, str]] = []

@@ -11,6 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from linli.account import service as account_service
 from linli.account.schemas import PreferencesUpdate
+from linli.alarm import service as alarm_service
+from linli.alarm.schemas import AlarmFilter
 from linli.audit import service as audit_service
 from linli.core import i18n
 from linli.core.errors import LinliError, NotAuthenticated, TooManyRequests
@@ -18,6 +20,7 @@ from linli.core.i18n import gettext as _
 from linli.core.pagination import PageParams
 from linli.place import service as place_service
 from linli.resident import service as resident_service
+from linli.rule import service as rule_service
 from linli.web import shell
 from linli.web.deps import (
     CsrfChecked,
@@ -213,6 +216,8 @@ def console(request: Request, db: Db, actor: Staff) -> Response:
         counts["accounts"] = len(account_service.manageable_accounts(db, actor))
     if shell.can_read_audit(actor):
         counts["audit"] = audit_service.search(db, actor, params=one)[1]
+    if alarm_service.may_view_any(actor):
+        counts["alarms"] = alarm_service.list_alarms(db, actor, AlarmFilter(), one).total
     places = place_service.by_ids(db, sorted({g.place_id for g in actor.grants}))
     grants = [
         (g.role, places[g.place_id].name, places[g.place_id].kind)
@@ -228,5 +233,7 @@ def console(request: Request, db: Db, actor: Staff) -> Response:
             "can_residents": shell.can_see_residents(actor),
             "can_accounts": shell.can_manage_accounts(actor),
             "can_audit": shell.can_read_audit(actor),
+            "can_alarms": alarm_service.may_view_any(actor),
+            "can_rules": rule_service.may_view_any(actor),
         },
     )
