@@ -131,7 +131,8 @@ def test_bad_parameters_are_refused_and_nothing_is_stored(
     words: str,
 ) -> None:
     payload = {"template": "pm25_high", "place_id": world.places["c1"], **body}
-    r = client.post("/api/v1/rules", json=payload, headers=bearer(world, "staff1"))
+    headers = {**bearer(world, "staff1"), "Accept-Language": "en"}
+    r = client.post("/api/v1/rules", json=payload, headers=headers)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     detail = r.json()["detail"]
@@ -449,3 +450,17 @@ def test_district_admin_manages_rules_in_every_community(
     listed = client.get("/api/v1/rules", headers=bearer(world, "district")).json()
     assert {r["id"] for r in listed["items"]} == {a["id"], b["id"]}
     assert client.get("/api/v1/rules", headers=bearer(world, "staff1")).json()["total"] == 1
+
+
+def test_parameter_problems_are_explained_in_chinese_too(
+    client: TestClient, world: World, catalog: None
+) -> None:
+    payload = {
+        "template": "pm25_high",
+        "place_id": world.places["c1"],
+        "params": {"value": 75, "clear_value": 80},
+    }
+    headers = {**bearer(world, "staff1"), "Accept-Language": "zh-CN"}
+    r = client.post("/api/v1/rules", json=payload, headers=headers)
+    assert r.status_code == 422, r.text
+    assert "解除值必须位于阈值的正常一侧" in r.json()["detail"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,22 @@ import pytest
 from linli.rule.anomaly import AnomalyDetector
 
 REPO = Path(__file__).resolve().parents[2]
-NAB_DIR = Path(__file__).resolve().parents[3] / "shared/data/nab"
+
+
+def _nab_dir() -> Path:
+    """The NAB data: $LINLI_NAB_DIR, or the shared data folder beside the checkout."""
+    candidates = [Path(os.environ["LINLI_NAB_DIR"])] if os.environ.get("LINLI_NAB_DIR") else []
+    candidates += [
+        Path(__file__).resolve().parents[3] / "shared/data/nab",
+        Path("/work/shared/data/nab"),
+    ]
+    for candidate in candidates:
+        if (candidate / "labels" / "combined_windows.json").is_file():
+            return candidate
+    return candidates[0]
+
+
+NAB_DIR = _nab_dir()
 
 pytestmark = pytest.mark.skipif(
     not (NAB_DIR / "labels" / "combined_windows.json").is_file(),

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from linli.core.i18n import N_, gettext
 from linli.rule.anomaly import AnomalyDetector, threshold_for
 
 MINUTE_MS = 60_000
@@ -31,7 +32,20 @@ SignalKind = Literal["raise", "update", "clear"]
 
 
 class RuleError(ValueError):
-    """A rule's parameters do not make sense; the message says what to fix."""
+    """A rule's parameters do not make sense; the message says what to fix.
+
+    The message is a translatable id with ``%(name)s`` placeholders; ``str()`` gives it in
+    English, :meth:`translated` in the current locale.
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.message_id = message
+        self.params = params
+        super().__init__(message % params if params else message)
+
+    def translated(self) -> str:
+        """The message in the current locale."""
+        return gettext(self.message_id, **self.params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,29 +68,31 @@ class Signal:
 def _num(params: dict[str, Any], key: str, default: float | None = None) -> float:
     raw = params.get(key, default)
     if raw is None:
-        raise RuleError(f"parameter {key!r} is required")
+        raise RuleError(N_("parameter '%(key)s' is required"), key=key)
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise RuleError(f"parameter {key!r} must be a number")
+        raise RuleError(N_("parameter '%(key)s' must be a number"), key=key)
     try:
         number = float(raw)
     except ValueError:
-        raise RuleError(f"parameter {key!r} must be a number") from None
+        raise RuleError(N_("parameter '%(key)s' must be a number"), key=key) from None
     if not math.isfinite(number):
-        raise RuleError(f"parameter {key!r} must be a finite number")
+        raise RuleError(N_("parameter '%(key)s' must be a finite number"), key=key)
     return number
 
 
 def _minutes(params: dict[str, Any], key: str, default: float = 0) -> int:
     minutes = _num(params, key, default)
     if minutes < 0 or minutes > 60 * 24 * 31:
-        raise RuleError(f"parameter {key!r} must be between 0 and 44640 minutes")
+        raise RuleError(N_("parameter '%(key)s' must be between 0 and 44640 minutes"), key=key)
     return int(minutes * MINUTE_MS)
 
 
 def _op(params: dict[str, Any], key: str = "op") -> str:
     op = params.get(key, ">")
     if op not in OPS:
-        raise RuleError(f"parameter {key!r} must be one of {', '.join(OPS)}")
+        raise RuleError(
+            N_("parameter '%(key)s' must be one of %(ops)s"), key=key, ops=", ".join(OPS)
+        )
     return str(op)
 
 
@@ -260,7 +276,7 @@ class Threshold(Evaluator):
         if (upward and self.clear_limit > self.limit) or (
             not upward and self.clear_limit < self.limit
         ):
-            raise RuleError("clear_value must lie on the normal side of value (hysteresis)")
+            raise RuleError(N_("clear_value must lie on the normal side of value (hysteresis)"))
 
     def _evaluate(self, ts_ms: int, value: float) -> Signal | None:
         on = _holds(self.op, value, self.limit)
@@ -289,11 +305,11 @@ class Rate(Evaluator):
         super().__init__(params, interval_s=interval_s)
         self.max_change = _num(params, "max_change")
         if self.max_change <= 0:
-            raise RuleError("max_change must be greater than 0")
+            raise RuleError(N_("max_change must be greater than 0"))
         self.within_ms = _minutes(params, "within_min", 5) or MINUTE_MS
         direction = params.get("direction", "both")
         if direction not in ("up", "down", "both"):
-            raise RuleError("direction must be up, down or both")
+            raise RuleError(N_("direction must be up, down or both"))
         self.direction = str(direction)
         self.previous: list[float] = []  # [ts, value]
 
@@ -332,13 +348,13 @@ class Flatline(Evaluator):
         stuck = dict(params)
         self.stuck_ms = _minutes(params, "for_min", 60)
         if self.stuck_ms <= 0:
-            raise RuleError("for_min must be greater than 0 for a flatline rule")
+            raise RuleError(N_("for_min must be greater than 0 for a flatline rule"))
         stuck["for_min"] = 0
         super().__init__(stuck, interval_s=interval_s)
         self.params = params
         self.tolerance = _num(params, "tolerance", 0)
         if self.tolerance < 0:
-            raise RuleError("tolerance must not be negative")
+            raise RuleError(N_("tolerance must not be negative"))
         self.reference: float | None = None
         self.since: int | None = None
 
@@ -375,7 +391,7 @@ class Missing(Evaluator):
         self.params = params
         intervals = _num(params, "intervals", 3)
         if intervals < 1:
-            raise RuleError("intervals must be at least 1")
+            raise RuleError(N_("intervals must be at least 1"))
         self.silence_ms = int(intervals * interval_s * 1000)
 
     def _gap_signal(self, now_ms: int) -> Signal | None:
@@ -416,13 +432,13 @@ class Missing(Evaluator):
 
 def _parse_hhmm(text: object) -> int:
     if not isinstance(text, str) or len(text) != 5 or text[2] != ":":
-        raise RuleError(f"time {text!r} must be HH:MM")
+        raise RuleError(N_("time '%(text)s' must be HH:MM"), text=str(text)[:20])
     try:
         hours, minutes = int(text[:2]), int(text[3:])
     except ValueError:
-        raise RuleError(f"time {text!r} must be HH:MM") from None
+        raise RuleError(N_("time '%(text)s' must be HH:MM"), text=str(text)[:20]) from None
     if not (0 <= hours <= 24 and 0 <= minutes < 60) or hours * 60 + minutes > 24 * 60:
-        raise RuleError(f"time {text!r} must be HH:MM")
+        raise RuleError(N_("time '%(text)s' must be HH:MM"), text=str(text)[:20])
     return hours * 60 + minutes
 
 
@@ -478,17 +494,17 @@ class Schedule(Evaluator):
         self.zone = ZoneInfo(str(params.get("timezone", "Asia/Shanghai")))
         margin = _num(params, "clear_margin", 0)
         if margin < 0:
-            raise RuleError("clear_margin must not be negative")
+            raise RuleError(N_("clear_margin must not be negative"))
         raw = params.get("windows")
         if not isinstance(raw, list) or not raw:
-            raise RuleError("a schedule rule needs at least one time window")
+            raise RuleError(N_("a schedule rule needs at least one time window"))
         windows: list[Window] = []
         for item in raw:
             if not isinstance(item, dict):
-                raise RuleError("each window needs start, end and value")
+                raise RuleError(N_("each window needs start, end and value"))
             days = item.get("days", "all")
             if days not in ("all", "workday", "holiday"):
-                raise RuleError("window days must be all, workday or holiday")
+                raise RuleError(N_("window days must be all, workday or holiday"))
             limit = _num(item, "value")
             shift = -margin if self.op in (">", ">=") else margin
             windows.append(
@@ -537,7 +553,7 @@ class Anomaly(Evaluator):
         self.params = params
         sensitivity = _num(params, "sensitivity", 0.5)
         if not 0 <= sensitivity <= 1:
-            raise RuleError("sensitivity must be between 0 and 1")
+            raise RuleError(N_("sensitivity must be between 0 and 1"))
         self.threshold = threshold_for(sensitivity)
         self.detector = AnomalyDetector()
         self.last_score = 0.0
@@ -585,24 +601,24 @@ class Combination(Evaluator):
         super().__init__(params, interval_s=interval_s)
         raw = params.get("conditions")
         if not isinstance(raw, list) or len(raw) < 2:
-            raise RuleError("a combination needs at least two conditions")
+            raise RuleError(N_("a combination needs at least two conditions"))
         conditions: list[Condition] = []
         for item in raw:
             if not isinstance(item, dict) or not isinstance(item.get("property"), str):
-                raise RuleError("each condition needs a property, an op and a value")
+                raise RuleError(N_("each condition needs a property, an op and a value"))
             conditions.append(Condition(str(item["property"]), _op(item), _num(item, "value")))
         self.conditions = tuple(conditions)
         self.properties = frozenset(c.property for c in conditions)
         scope = params.get("scope", "building")
         if scope not in ("community", "compound", "building", "unit"):
-            raise RuleError("scope must be community, compound, building or unit")
+            raise RuleError(N_("scope must be community, compound, building or unit"))
         self.scope = str(scope)
         self.max_age_ms = _minutes(params, "max_age_min", 60) or MINUTE_MS
         # stream key -> [property, value, ts]
         self.latest: dict[str, list[Any]] = {}
 
     def feed(self, ts_ms: int, value: float) -> list[Signal]:
-        raise RuleError("a combination is fed with feed_keyed (several properties)")
+        raise RuleError(N_("a combination is fed with feed_keyed (several properties)"))
 
     def feed_keyed(self, ts_ms: int, stream: str, prop: str, value: float) -> list[Signal]:
         """Fold in one reading of ``prop`` from ``stream`` (a device's datastream)."""
@@ -651,7 +667,7 @@ def build(kind: str, params: dict[str, Any], *, interval_s: int = 60) -> Evaluat
     """A fresh evaluator of ``kind``; raises RuleError for an unknown kind or bad parameters."""
     cls = EVALUATORS.get(kind)
     if cls is None:
-        raise RuleError(f"unknown rule kind {kind!r}")
+        raise RuleError(N_("unknown rule kind '%(kind)s'"), kind=str(kind)[:40])
     if not isinstance(params, dict):
-        raise RuleError("parameters must be an object")
+        raise RuleError(N_("parameters must be an object"))
     return cls(params, interval_s=interval_s)

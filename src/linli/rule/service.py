@@ -91,7 +91,7 @@ def check_params(kind: str, params: dict[str, Any], *, interval_s: int = 60) -> 
         engine.build(kind, params, interval_s=interval_s)
     except engine.RuleError as exc:
         raise ValidationFailed(
-            _("The rule's parameters are not valid: %(reason)s", reason=str(exc))
+            _("The rule's parameters are not valid: %(reason)s", reason=exc.translated())
         ) from None
     except (TypeError, ValueError, KeyError, ZoneInfoNotFoundError):
         raise ValidationFailed(_("The rule's parameters are not valid.")) from None
@@ -455,7 +455,7 @@ def _backtest(spec: RuleFile, rows: Sequence[tuple[int, float, str, str]]) -> Ba
         evaluator = engine.build(spec.kind, params, interval_s=spec.interval_s)
     except engine.RuleError as exc:
         raise ValidationFailed(
-            _("The rule's parameters are not valid: %(reason)s", reason=str(exc))
+            _("The rule's parameters are not valid: %(reason)s", reason=exc.translated())
         ) from None
     except (TypeError, ValueError, KeyError, ZoneInfoNotFoundError):
         raise ValidationFailed(_("The rule's parameters are not valid.")) from None
