@@ -16,9 +16,13 @@ from sqlalchemy.engine import Engine
 import linli.account.models
 import linli.alarm.models
 import linli.audit.models
+import linli.case.models
 import linli.device.models
+import linli.notice.models
 import linli.notification.models
 import linli.place.models
+import linli.poll.models
+import linli.proposal.models
 import linli.resident.models
 import linli.rule.models
 import linli.telemetry.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Cases: problem reports and requests, with categories, SLAs and a public history."""

@@ -1,0 +1,3 @@
+"""Case tables."""
+
+from __future__ import annotations

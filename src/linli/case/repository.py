@@ -1,0 +1,3 @@
+"""Queries of the case domain."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Notices and emergency broadcasts to the residents of a place."""

@@ -1,0 +1,3 @@
+"""Notice tables."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Queries of the notice domain."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Poll tables."""
+
+from __future__ import annotations

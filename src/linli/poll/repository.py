@@ -1,0 +1,3 @@
+"""Queries of the poll domain."""
+
+from __future__ import annotations

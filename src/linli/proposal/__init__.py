@@ -1,0 +1,1 @@
+"""Suggestions: residents propose, others support, the community answers in public."""

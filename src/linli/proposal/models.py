@@ -1,0 +1,3 @@
+"""Proposal tables."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Queries of the proposal domain."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""CAP 1.2 alerts over the notice domain's emergency broadcasts."""
