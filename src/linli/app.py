@@ -14,12 +14,14 @@ from starlette.concurrency import run_in_threadpool
 
 from linli import __version__
 from linli.alarm import tasks as alarm_tasks
+from linli.case import tasks as case_tasks
 from linli.config import Settings, get_settings
 from linli.core import i18n
 from linli.core.crypto import configure_field_cipher
 from linli.core.db import make_engine, make_sessionmaker
 from linli.core.migrate import check_current, head_revision
 from linli.notification import tasks as notification_tasks
+from linli.proposal import tasks as proposal_tasks
 from linli.routing import ROUTERS
 from linli.rule.runtime import RuleRuntime
 from linli.telemetry import tasks as telemetry_tasks
@@ -50,6 +52,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.background_jobs:
         jobs.append(asyncio.create_task(telemetry_tasks.run_periodically(app.state.sessionmaker)))
         jobs.append(asyncio.create_task(alarm_tasks.run_periodically(app.state.sessionmaker)))
+        jobs.append(asyncio.create_task(case_tasks.run_periodically(app.state.sessionmaker)))
+        jobs.append(asyncio.create_task(proposal_tasks.run_periodically(app.state.sessionmaker)))
     rules: RuleRuntime | None = None
     if settings.rules_enabled:
         # Before ingestion starts: the engine replays what was stored since its checkpoints.

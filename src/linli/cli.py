@@ -26,6 +26,7 @@ from linli import __version__
 from linli.account import service as account_service
 from linli.account.schemas import AccountCreate
 from linli.audit import service as audit_service
+from linli.case import service as case_service
 from linli.config import (
     DEMO_KEY_PREFIX,
     ConfigError,
@@ -363,6 +364,7 @@ def db_upgrade() -> None:
             # registry needs from the first day; adding what is missing is idempotent.
             with session_scope(make_sessionmaker(engine)) as db:
                 device_service.ensure_catalog(db)
+                case_service.ensure_categories(db)
         out.print(f"database schema at {current_revision(engine)} (head)", markup=False)
     finally:
         engine.dispose()

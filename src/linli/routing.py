@@ -10,16 +10,25 @@ from linli.alarm import api as alarm_api
 from linli.alarm import pages as alarm_pages
 from linli.audit import api as audit_api
 from linli.audit import pages as audit_pages
+from linli.case import api as case_api
+from linli.case import pages as case_pages
 from linli.device import api as device_api
 from linli.device import pages as device_pages
+from linli.notice import api as notice_api
+from linli.notice import pages as notice_pages
 from linli.notification import api as notification_api
 from linli.notification import pages as notification_pages
 from linli.place import api as place_api
 from linli.place import pages as place_pages
+from linli.poll import api as poll_api
+from linli.poll import pages as poll_pages
+from linli.proposal import api as proposal_api
+from linli.proposal import pages as proposal_pages
 from linli.resident import api as resident_api
 from linli.resident import pages as resident_pages
 from linli.rule import api as rule_api
 from linli.rule import pages as rule_pages
+from linli.standards.cap import api as cap_api
 from linli.standards.sta import api as sta_api
 from linli.telemetry import api as telemetry_api
 from linli.telemetry import pages as telemetry_pages
@@ -38,17 +47,26 @@ ROUTERS: tuple[APIRouter, ...] = (
     telemetry_pages.router,
     rule_pages.router,
     alarm_pages.router,
+    poll_pages.router,
+    notice_pages.router,
+    proposal_pages.router,
     account_api.router,
     place_api.router,
     resident_api.router,
     audit_api.router,
     sta_api.router,
+    cap_api.router,
     device_api.router,
     telemetry_series_api.router,
     rule_api.router,
     alarm_api.router,
+    notice_api.router,
+    proposal_api.router,
     notification_pages.router,
     notification_api.router,
+    case_pages.router,
+    case_api.router,
+    poll_api.router,
     # Last: its /api/v1/{device_token}/telemetry alias must not shadow a named route.
     telemetry_api.router,
 )

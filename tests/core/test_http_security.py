@@ -210,6 +210,99 @@ def c1_alarm(db: Session, world: World, c1_device: tuple[int, int], c1_rule: int
     return alarm.id
 
 
+@pytest.fixture
+def c1_poll(db: Session, world: World) -> int:
+    """A closed poll of a building of c1 where bob does not live (residents see only theirs)."""
+    from linli.place.schemas import PlaceCreate
+    from linli.poll import service as poll_service
+    from linli.poll.schemas import PollCreate
+    from linli.resident import service as resident_service
+    from linli.resident.schemas import HouseholdCreate, ResidentCreate
+
+    b2 = place_service.create(
+        db,
+        None,
+        PlaceCreate(
+            parent_id=world.places["c1-compound"], kind="building", name="2号楼", code="t-c1-b2"
+        ),
+    )
+    hh = resident_service.create_household(db, None, HouseholdCreate(place_id=b2.id, room="301"))
+    resident_service.create_resident(
+        db, None, ResidentCreate(household_id=hh.id, name="赵六", relation="owner")
+    )
+    staff = account_service.build_actor(
+        db, account_service.get_account(db, world.accounts["staff1"]), via="cli"
+    )
+    poll = poll_service.create(
+        db, staff, PollCreate(place_id=b2.id, title="Lift repair?", options=["Yes", "No"])
+    )
+    poll_service.open_poll(db, staff, poll.id)
+    poll_service.close_poll(db, staff, poll.id)
+    db.commit()
+    return poll.id
+
+
+@pytest.fixture
+def c1_proposal(db: Session, world: World) -> int:
+    """A suggestion of community c1, made by its resident alice."""
+    from tests.proposal.conftest import make_proposal
+
+    return make_proposal(db, world)
+
+
+@pytest.fixture
+def c1_case(db: Session, world: World) -> tuple[int, int]:
+    """A private case of community c1 (a noise complaint by alice) and a photo of it."""
+    from linli.case import service as case_service
+    from tests.case.conftest import actor, file_case
+
+    case = file_case(db, world, code="noise", text="c1 楼上噪声")
+    photo = case_service.add_photo(db, actor(db, world, "alice"), case.id, _tiny_png())
+    db.commit()
+    return case.id, photo.id
+
+
+def _tiny_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def c1_notice(db: Session, world: World) -> tuple[int, int]:
+    """A notice and an emergency check-in of a building of c1 where bob does not live."""
+    from linli.notice import service as notice_service
+    from linli.notice.schemas import BroadcastCreate, NoticeCreate
+    from linli.place.schemas import PlaceCreate
+    from linli.resident import service as resident_service
+    from linli.resident.schemas import HouseholdCreate, ResidentCreate
+
+    b3 = place_service.create(
+        db,
+        None,
+        PlaceCreate(
+            parent_id=world.places["c1-compound"], kind="building", name="3号楼", code="t-c1-b3"
+        ),
+    )
+    hh = resident_service.create_household(db, None, HouseholdCreate(place_id=b3.id, room="501"))
+    resident_service.create_resident(
+        db, None, ResidentCreate(household_id=hh.id, name="钱七", relation="owner")
+    )
+    staff = account_service.build_actor(
+        db, account_service.get_account(db, world.accounts["staff1"]), via="cli"
+    )
+    notice = notice_service.publish_notice(db, staff, NoticeCreate(place_id=b3.id, title="停电"))
+    broadcast = notice_service.start_broadcast(
+        db, staff, BroadcastCreate(place_id=b3.id, headline="火警")
+    )
+    db.commit()
+    return notice.id, broadcast.id
+
+
 def c1_objects(world: World, device: tuple[int, int], rule: int, alarm: int = 1) -> dict[str, int]:
     """An object of community c1 for each path parameter of the API."""
     return {
@@ -230,8 +323,16 @@ def test_other_community_staff_never_read_c1_objects(
     c1_device: tuple[int, int],
     c1_rule: int,
     c1_alarm: int,
+    c1_poll: int,
+    c1_proposal: int,
+    c1_case: tuple[int, int],
+    c1_notice: tuple[int, int],
 ) -> None:
     ids = c1_objects(world, c1_device, c1_rule, c1_alarm)
+    ids |= {"notice_id": c1_notice[0], "emergency_id": c1_notice[1]}
+    ids |= {"case_id": c1_case[0], "photo_id": c1_case[1]}
+    ids |= {"poll_id": c1_poll, "receipt": 1}
+    ids |= {"proposal_id": c1_proposal}
     routes = [
         path for method, path in api_operations(app) if method == "get" and PATH_PARAM.search(path)
     ]
@@ -253,7 +354,8 @@ def test_other_community_staff_never_read_c1_objects(
             # Devices, their rules and alarms belong to the property manager's work too;
             # residents see none of them.
             outsiders += ["bob"]
-        elif not path.startswith("/api/v1/places/"):
+        elif not path.startswith(("/api/v1/places/", "/api/v1/proposals/")):
+            # Places and suggestions are public within their community (never their authors).
             outsiders += ["bob", "pm1"]
         for outsider in outsiders:
             r = client.get(url, headers=bearer(world, outsider))

@@ -624,3 +624,18 @@ def set_email(db: Session, actor: Actor, email: str | None) -> bool:
         fields=["email"],
     )
     return True
+
+
+def accounts_of_residents(db: Session, resident_ids: list[int]) -> dict[int, int]:
+    """Active account id of each of these residents that has a login (resident id → account id).
+
+    For reaching residents of an area (the notice domain's emergency check-ins).
+    """
+    from sqlalchemy import select
+
+    if not resident_ids:
+        return {}
+    stmt = select(Account.resident_id, Account.id).where(
+        Account.resident_id.in_(sorted(set(resident_ids))), Account.is_active.is_(True)
+    )
+    return {int(rid): int(aid) for rid, aid in db.execute(stmt) if rid is not None}

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from linli.account import service as account_service
 from linli.account.schemas import AccountCreate
+from linli.case import service as case_service
 from linli.core.actor import ROLES, Actor
 from linli.core.time import utc_now
 from linli.device import service as device_service
@@ -291,6 +292,7 @@ def seed_devices(db: Session, data_dir: Path) -> int:
     token here (the caller commits).
     """
     device_service.ensure_catalog(db)
+    case_service.ensure_categories(db)
     path = devices_path(data_dir)
     kept: dict[str, dict[str, str]] = {}
     if path.exists():

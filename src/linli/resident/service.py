@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
@@ -339,3 +341,100 @@ def update_me(db: Session, actor: Actor, data: ResidentUpdate) -> ResidentRead:
 
 def count(db: Session) -> int:
     return repository.count(db)
+
+
+def living_under(db: Session, place_path: str) -> list[tuple[int, int, str, str]]:
+    """(resident id, place id, masked name, room) of everyone living at or under a place.
+
+    For emergency check-ins (the notice domain); no sensitive field is read.
+    """
+    from sqlalchemy import select
+
+    stmt = (
+        select(Resident.id, Resident.place_id, Resident.name, Household.room)
+        .outerjoin(Household, Household.id == Resident.household_id)
+        .where(Resident.place_id.in_(place_service.ids_under([place_path])))
+        .order_by(Resident.id)
+    )
+    return [(rid, pid, mask_name(name), room or "") for rid, pid, name, room in db.execute(stmt)]
+
+
+# --- electorates (for votes) ----------------------------------------------------------------
+
+ADULT_AGE = 18
+
+
+@dataclass(frozen=True)
+class VoterFacts:
+    """What a poll's eligibility rule needs about one resident, and nothing more.
+
+    ``is_adult`` is computed here from the encrypted date of birth, which never leaves this
+    module; a resident without a recorded date of birth counts as an adult.
+    """
+
+    resident_id: int
+    household_id: int | None
+    is_adult: bool
+    is_owner: bool
+    area_m2: Decimal | None
+
+
+def _adult(date_of_birth: str | None, today: dt.date) -> bool:
+    if not date_of_birth:
+        return True
+    born = dt.date.fromisoformat(date_of_birth)
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return age >= ADULT_AGE
+
+
+def voter_facts(
+    db: Session,
+    actor: Actor,
+    *,
+    place_path: str,
+    place_id: int,
+    purpose: str,
+    resident_id: int | None = None,
+    today: dt.date | None = None,
+) -> list[VoterFacts]:
+    """Residents living at or under ``place_path`` (optionally one of them) with the facts a
+    vote's electorate rule needs. Reading the dates of birth is audited with ``purpose``."""
+    from sqlalchemy import select
+
+    stmt = (
+        select(
+            Resident.id,
+            Resident.household_id,
+            Resident.relation,
+            Resident.date_of_birth,
+            Household.area_m2,
+        )
+        .outerjoin(Household, Household.id == Resident.household_id)
+        .where(Resident.place_id.in_(place_service.ids_under([place_path])))
+        .order_by(Resident.id)
+    )
+    if resident_id is not None:
+        stmt = stmt.where(Resident.id == resident_id)
+    rows = db.execute(stmt).all()
+    audit_service.record(
+        db,
+        actor=actor,
+        action="resident.eligibility_read",
+        subject_type="place",
+        subject_id=place_id,
+        subject_resident_id=resident_id,
+        place_id=place_id,
+        fields=["date_of_birth"],
+        reason=purpose[:200],
+    )
+    day = today or utc_now().date()
+    return [
+        VoterFacts(
+            resident_id=rid,
+            household_id=hid,
+            is_adult=_adult(dob, day),
+            is_owner=relation == "owner",
+            area_m2=area,
+        )
+        for rid, hid, relation, dob, area in rows
+    ]

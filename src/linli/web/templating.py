@@ -11,8 +11,12 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from linli.alarm import service as alarm_service
+from linli.case import service as case_service
 from linli.core import i18n
 from linli.core.time import to_local
+from linli.notice import service as notice_service
+from linli.poll import service as poll_service
+from linli.proposal import service as proposal_service
 from linli.rule import service as rule_service
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -26,6 +30,10 @@ DOMAINS_WITH_TEMPLATES = (
     "alarm",
     "notification",
     "rule",
+    "notice",
+    "proposal",
+    "case",
+    "poll",
 )
 
 
@@ -48,6 +56,14 @@ def build_environment() -> Environment:
     env.globals["may_view_rules"] = rule_service.may_view_any
     # Whether the navigation offers the alarm pages to an actor.
     env.globals["may_view_alarms"] = alarm_service.may_view_any
+    # Whether the navigation offers the console's suggestion pages to an actor.
+    env.globals["may_answer_proposals"] = proposal_service.may_answer_any
+    # Whether the navigation offers the staff case queue to an actor.
+    env.globals["may_work_cases"] = case_service.may_work_any
+    # Whether the navigation offers the notice composer and emergency board to an actor.
+    env.globals["may_manage_notices"] = notice_service.may_manage_any
+    # Whether the navigation offers the poll console to an actor.
+    env.globals["may_manage_polls"] = poll_service.may_manage_any
     env.filters["localtime"] = lambda value, fmt="%Y-%m-%d %H:%M": (
         to_local(value).strftime(fmt) if value else ""
     )
