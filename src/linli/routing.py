@@ -29,6 +29,7 @@ from linli.resident import pages as resident_pages
 from linli.rule import api as rule_api
 from linli.rule import pages as rule_pages
 from linli.standards.cap import api as cap_api
+from linli.standards.open311 import api as open311_api
 from linli.standards.sta import api as sta_api
 from linli.telemetry import api as telemetry_api
 from linli.telemetry import pages as telemetry_pages
@@ -56,6 +57,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     audit_api.router,
     sta_api.router,
     cap_api.router,
+    open311_api.router,
     device_api.router,
     telemetry_series_api.router,
     rule_api.router,

@@ -125,3 +125,22 @@ def photos(db: Session, case_id: int) -> list[CasePhoto]:
 
 def photo(db: Session, photo_id: int) -> CasePhoto | None:
     return db.get(CasePhoto, photo_id)
+
+
+def public_events(
+    db: Session, start: dt.datetime, end: dt.datetime, *, limit: int
+) -> list[tuple[CaseEvent, Case]]:
+    """Public entries of public cases' timelines in ``[start, end]``, oldest first."""
+    stmt = (
+        select(CaseEvent, Case)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(
+            CaseEvent.public.is_(True),
+            Case.is_public.is_(True),
+            CaseEvent.at >= start,
+            CaseEvent.at <= end,
+        )
+        .order_by(CaseEvent.at, CaseEvent.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in db.execute(stmt)]

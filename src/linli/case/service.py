@@ -809,3 +809,106 @@ def place_label(db: Session, place_id: int) -> str:
         return place_service.label(db, place_service.get(db, place_id), from_kind="community")
     except NotFound:
         return ""
+
+
+# --- the public read model for open standards (Open311) --------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PublicCase:
+    """What a public case shows to anyone: no reporter, no exact location."""
+
+    ref: str
+    category_code: str
+    category_name: str
+    team: str
+    status: str
+    description: str
+    address: str
+    referred_to: str | None
+    duplicate_of_ref: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    due_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PublicUpdate:
+    """One public entry of a public case's timeline."""
+
+    id: int
+    case_ref: str
+    kind: str
+    status: str
+    at: dt.datetime
+    text: str
+
+
+def _public(db: Session, case: Case, categories: dict[int, CategoryRead]) -> PublicCase:
+    category = categories.get(case.category_id)
+    duplicate = repository.get(db, case.duplicate_of_id) if case.duplicate_of_id else None
+    return PublicCase(
+        ref=case.ref,
+        category_code=category.code if category else "",
+        category_name=category.name_en if category else "",
+        team=case.team,
+        status=case.status,
+        description=case.description,
+        address=place_label(db, case.place_id),
+        referred_to=case.referred_to,
+        duplicate_of_ref=duplicate.ref if duplicate is not None and duplicate.is_public else None,
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        due_at=case.due_at,
+    )
+
+
+def public_cases(
+    db: Session,
+    *,
+    refs: list[str] | None = None,
+    category_codes: list[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    statuses: tuple[str, ...] | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[PublicCase], int]:
+    """Public cases (as anyone may see them), newest first, with the filters given."""
+    parts: list[ColumnElement[bool]] = [permissions.visible(Actor(account_id=None))]
+    if refs is not None:
+        parts.append(Case.ref.in_(refs))
+    if category_codes is not None:
+        cats = category_map(db)
+        ids = [c.id for c in cats.values() if c.code in category_codes]
+        parts.append(Case.category_id.in_(ids))
+    if start is not None:
+        parts.append(Case.created_at >= start)
+    if end is not None:
+        parts.append(Case.created_at <= end)
+    if statuses is not None:
+        parts.append(Case.status.in_(statuses))
+    rows, total = repository.listed(db, and_(*parts), offset=offset, limit=limit)
+    cats = category_map(db)
+    return [_public(db, c, cats) for c in rows], total
+
+
+def public_updates(
+    db: Session, start: dt.datetime, end: dt.datetime, *, limit: int = 1000
+) -> list[PublicUpdate]:
+    """Public timeline entries of public cases between ``start`` and ``end``, oldest first."""
+    return [
+        PublicUpdate(
+            id=e.id, case_ref=c.ref, kind=e.kind, status=e.status or c.status, at=e.at, text=e.text
+        )
+        for e, c in repository.public_events(db, start, end, limit=limit)
+    ]
+
+
+def default_report_place(db: Session, actor: Actor) -> int:
+    """Where a resident's report without a chosen place goes: their building, else the nearest."""
+    places = report_places(db, actor)
+    if not places:
+        raise ValidationFailed(_("Your home is not known; ask community staff to help."))
+    buildings = [p for p in places if p.kind == "building"]
+    return (buildings[0] if buildings else places[-1]).id
