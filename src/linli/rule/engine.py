@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -205,7 +206,7 @@ class _Debounce:
 # --- evaluators -----------------------------------------------------------------------------
 
 
-class Evaluator:
+class Evaluator(ABC):
     """One rule's condition on one source."""
 
     kind = ""
@@ -241,8 +242,9 @@ class Evaluator:
     def _before(self, ts_ms: int) -> list[Signal]:
         return []
 
+    @abstractmethod
     def _evaluate(self, ts_ms: int, value: float) -> Signal | None:
-        raise NotImplementedError
+        """The signal this reading causes, after ``last_ts`` has moved to it."""
 
     def dump(self) -> dict[str, Any]:
         """The state to checkpoint (JSON-able)."""
@@ -628,12 +630,15 @@ class Combination(Evaluator):
             return []
         self.last_ts = ts_ms
         self.latest[stream] = [prop, value, ts_ms]
+        signal = self._evaluate(ts_ms, value)
+        return [] if signal is None else [signal]
+
+    def _evaluate(self, ts_ms: int, value: float) -> Signal | None:
         held = self._holding(ts_ms)
         on = held == len(self.conditions)
-        signal = self.debounce.step(
+        return self.debounce.step(
             ts_ms, value, on=on, off=not on, details={"holding": held, "of": len(self.conditions)}
         )
-        return [] if signal is None else [signal]
 
     def _holding(self, now_ms: int) -> int:
         count = 0
