@@ -285,3 +285,100 @@ def test_a_case_filed_in_linli_is_read_through_open311(
     assert one["service_code"] == "lift"
     assert one["expected_datetime"]
     assert "bob" not in str(one).lower()
+
+
+# The POSTs that the Open311 client libraries which create requests send, field for field:
+# - node-open311 (npm ``open311`` 0.0.12): api_key in the form, ``attributes`` spread into
+#   ``attribute[code]`` fields, jurisdiction_id in the query string, to requests.json or .xml;
+# - mySociety FixMyStreet's Open311 client: requests.xml with jurisdiction_id, the reporter's
+#   email, names and phone, and attribute[...] fields in the form;
+# - ``open311`` 1.1 for Python: urlencode(kwargs) as the body of requests.json.
+# None of them installs here (Python 2 only; a GitHub-only dependency and a native module that
+# no longer builds; a Perl application, not a package), so their requests are replayed as sent.
+CLIENT_POSTS = [
+    pytest.param(
+        "json",
+        {"jurisdiction_id": "linli.example"},
+        {
+            "service_code": "light",
+            "lat": "31.2304",
+            "long": "121.4737",
+            "description": "Corridor light flickers",
+            "attribute[location_detail]": "floor 5",
+        },
+        id="node-open311-json",
+    ),
+    pytest.param(
+        "xml",
+        {"jurisdiction_id": "linli.example"},
+        {
+            "service_code": "water_leak",
+            "address_string": "Building 1, unit 1",
+            "description": "Water on the stairs",
+            "attribute[location_detail]": "ground floor",
+        },
+        id="node-open311-xml",
+    ),
+    pytest.param(
+        "xml",
+        {},
+        {
+            "jurisdiction_id": "linli.example",
+            "service_code": "rubbish",
+            "lat": "31.2304",
+            "long": "121.4737",
+            "description": "Bins overflowing",
+            "email": "reporter@example.org",
+            "first_name": "Mei",
+            "last_name": "Wang",
+            "phone": "13800000000",
+            "attribute[location_detail]": "north gate",
+        },
+        id="fixmystreet-xml",
+    ),
+    pytest.param(
+        "json",
+        {},
+        {"service_code": "light", "address_string": "Building 1", "description": "Lobby light out"},
+        id="open311-python-json",
+    ),
+]
+
+
+@pytest.mark.usefixtures("categories")
+@pytest.mark.parametrize(("fmt", "query", "form"), CLIENT_POSTS)
+def test_the_posts_of_known_clients_create_cases_and_keep_contact_fields_out(
+    server: str, world: World, db: Session, fmt: str, query: dict[str, str], form: dict[str, str]
+) -> None:
+    root = f"{server}{V2}"
+    before = _cases(db)
+    posted = requests.post(
+        f"{root}/requests.{fmt}",
+        params=query,
+        data={"api_key": world.api_keys["alice"], **form},
+        timeout=10,
+    )
+    assert posted.status_code == 200, posted.text
+    if fmt == "json":
+        (reply,) = posted.json()
+    else:
+        reply = xmltodict.parse(posted.content)["service_requests"]["request"]
+    ref = reply["service_request_id"]
+    assert _cases(db) == before + 1
+
+    # Read back through the client library, in both formats, with the same data.
+    as_json = georeport.GeoReport(root, output_format="json").get_service_request(ref)
+    as_xml = georeport.GeoReport(root, output_format="xml").get_service_request(ref)
+    assert plain(as_json) == plain(as_xml)
+    assert as_json["service_code"] == form["service_code"]
+    assert as_json["status"] == "open"
+    assert form["description"] in as_json["description"]
+    # The reporter is the api_key's resident: contact fields a client sends are not stored
+    # and never published.
+    case = db.scalar(select(Case).where(Case.ref == ref))
+    assert case is not None
+    stored = " ".join(str(v) for v in vars(case).values())
+    for field in ("email", "first_name", "last_name", "phone"):
+        if field in form:
+            assert form[field] not in stored
+            assert form[field] not in str(as_json)
