@@ -10,14 +10,17 @@ import linli.alarm.models
 import linli.audit.models
 import linli.case.models
 import linli.device.models
+import linli.environment.models
 import linli.notice.models
 import linli.notification.models
 import linli.place.models
+import linli.points.models
 import linli.poll.models
 import linli.proposal.models
 import linli.resident.models
 import linli.rule.models
-import linli.telemetry.models  # noqa: F401  (registers tables on the metadata)
+import linli.telemetry.models
+import linli.waste.models  # noqa: F401  (registers tables on the metadata)
 from linli.core.db import Base
 
 config = context.config

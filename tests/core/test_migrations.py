@@ -18,14 +18,17 @@ import linli.alarm.models
 import linli.audit.models
 import linli.case.models
 import linli.device.models
+import linli.environment.models
 import linli.notice.models
 import linli.notification.models
 import linli.place.models
+import linli.points.models
 import linli.poll.models
 import linli.proposal.models
 import linli.resident.models
 import linli.rule.models
-import linli.telemetry.models  # noqa: F401
+import linli.telemetry.models
+import linli.waste.models  # noqa: F401
 from linli.core.crypto import EncryptedString
 from linli.core.db import Base, make_engine
 from linli.core.migrate import alembic_config, current_revision, head_revision, upgrade

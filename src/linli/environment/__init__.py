@@ -1,0 +1,1 @@
+"""Environment: air quality (AQI), noise and water quality, measured and shown plainly."""

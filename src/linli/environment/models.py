@@ -1,0 +1,3 @@
+"""Environment tables."""
+
+from __future__ import annotations

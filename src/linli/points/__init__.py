@@ -1,0 +1,1 @@
+"""Incentive points: an append-only double-entry ledger, earning rules and rewards."""

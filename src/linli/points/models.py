@@ -1,0 +1,3 @@
+"""Points tables."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Smart waste: bins, disposals, sorting grades, fill alarms and collection routes."""

@@ -1,0 +1,3 @@
+"""Waste tables."""
+
+from __future__ import annotations

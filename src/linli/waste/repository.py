@@ -1,0 +1,3 @@
+"""Every query of the waste domain."""
+
+from __future__ import annotations
