@@ -14,12 +14,16 @@ from linli.case import api as case_api
 from linli.case import pages as case_pages
 from linli.device import api as device_api
 from linli.device import pages as device_pages
+from linli.environment import api as environment_api
+from linli.environment import pages as environment_pages
 from linli.notice import api as notice_api
 from linli.notice import pages as notice_pages
 from linli.notification import api as notification_api
 from linli.notification import pages as notification_pages
 from linli.place import api as place_api
 from linli.place import pages as place_pages
+from linli.points import api as points_api
+from linli.points import pages as points_pages
 from linli.poll import api as poll_api
 from linli.poll import pages as poll_pages
 from linli.proposal import api as proposal_api
@@ -34,6 +38,8 @@ from linli.standards.sta import api as sta_api
 from linli.telemetry import api as telemetry_api
 from linli.telemetry import pages as telemetry_pages
 from linli.telemetry import series_api as telemetry_series_api
+from linli.waste import api as waste_api
+from linli.waste import pages as waste_pages
 from linli.web import ops
 from linli.web import pages as web_pages
 
@@ -69,6 +75,12 @@ ROUTERS: tuple[APIRouter, ...] = (
     case_pages.router,
     case_api.router,
     poll_api.router,
+    environment_pages.router,
+    environment_api.router,
+    waste_pages.router,
+    waste_api.router,
+    points_pages.router,
+    points_api.router,
     # Last: its /api/v1/{device_token}/telemetry alias must not shadow a named route.
     telemetry_api.router,
 )

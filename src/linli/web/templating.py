@@ -34,6 +34,9 @@ DOMAINS_WITH_TEMPLATES = (
     "proposal",
     "case",
     "poll",
+    "environment",
+    "waste",
+    "points",
 )
 
 
