@@ -15,6 +15,7 @@ from linli.case import pages as case_pages
 from linli.device import api as device_api
 from linli.device import pages as device_pages
 from linli.environment import api as environment_api
+from linli.environment import aqi_api as environment_aqi_api
 from linli.environment import pages as environment_pages
 from linli.notice import api as notice_api
 from linli.notice import pages as notice_pages
@@ -77,6 +78,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     poll_api.router,
     environment_pages.router,
     environment_api.router,
+    environment_aqi_api.router,
     waste_pages.router,
     waste_api.router,
     points_pages.router,
