@@ -21,11 +21,13 @@ from linli.core.crypto import configure_field_cipher
 from linli.core.db import make_engine, make_sessionmaker
 from linli.core.migrate import check_current, head_revision
 from linli.notification import tasks as notification_tasks
+from linli.points import tasks as points_tasks
 from linli.proposal import tasks as proposal_tasks
 from linli.routing import ROUTERS
 from linli.rule.runtime import RuleRuntime
 from linli.telemetry import tasks as telemetry_tasks
 from linli.telemetry.api import lifespan as telemetry_lifespan
+from linli.waste import tasks as waste_tasks
 from linli.web import errors
 from linli.web.middleware import RequestContext
 from linli.web.templating import PACKAGE_DIR, build_environment
@@ -54,6 +56,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         jobs.append(asyncio.create_task(alarm_tasks.run_periodically(app.state.sessionmaker)))
         jobs.append(asyncio.create_task(case_tasks.run_periodically(app.state.sessionmaker)))
         jobs.append(asyncio.create_task(proposal_tasks.run_periodically(app.state.sessionmaker)))
+        jobs.append(asyncio.create_task(points_tasks.run_periodically(app.state.sessionmaker)))
+        jobs.append(
+            asyncio.create_task(waste_tasks.run_periodically(app.state.sessionmaker, every_s=60.0))
+        )
     rules: RuleRuntime | None = None
     if settings.rules_enabled:
         # Before ingestion starts: the engine replays what was stored since its checkpoints.

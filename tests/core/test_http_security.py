@@ -29,14 +29,29 @@ STATE_CHANGING = ("post", "put", "patch", "delete")
 PATH_PARAM = re.compile(r"\{([a-z_]+)\}")
 
 
-def api_operations(app: FastAPI) -> list[tuple[str, str]]:
-    """(method, path template) of every /api/v1 operation in the OpenAPI schema."""
+# Open data anyone may read without logging in: community-level environment figures and the
+# AQI calculator. Everything else under /api/v1 needs a login.
+PUBLIC_API = {
+    ("get", "/api/v1/environment/aqi"),
+    ("get", "/api/v1/environment/status"),
+    ("get", "/api/v1/environment/trends"),
+    ("get", "/api/v1/environment/observations.json"),
+    ("get", "/api/v1/environment/observations.csv"),
+}
+
+
+def api_operations(app: FastAPI, *, public: bool = False) -> list[tuple[str, str]]:
+    """(method, path template) of every /api/v1 operation in the OpenAPI schema that needs a
+    login (or, with ``public``, of the public ones)."""
     ops = [
         (method, path)
         for path, item in app.openapi()["paths"].items()
         if path.startswith("/api/v1/")
         for method in item
+        if ((method, path) in PUBLIC_API) == public
     ]
+    if public:
+        return ops
     assert len(ops) >= 20, "the API schema lost routes"
     return ops
 
@@ -64,6 +79,19 @@ def test_every_api_route_answers_401_problem_to_anonymous(app: FastAPI, client: 
         assert body["type"].endswith("/not_authenticated"), (method, path, body)
         seen += 1
     assert seen >= 20
+
+
+def test_the_public_routes_are_exactly_the_listed_ones_and_answer_anonymous(
+    app: FastAPI, client: TestClient
+) -> None:
+    public = api_operations(app, public=True)
+    assert sorted(public) == sorted(PUBLIC_API)
+    for method, path in public:
+        assert method == "get"
+        r = client.get(path, params={"pm25": "60"} if path.endswith("/aqi") else None)
+        assert r.status_code < 500, (path, r.status_code, r.text)
+        assert r.status_code != 401, path
+    assert client.get("/api/v1/environment/aqi", params={"pm25": "60"}).status_code == 200
 
 
 def test_an_expired_or_forged_session_cookie_is_anonymous(app: FastAPI, client: TestClient) -> None:
@@ -251,6 +279,14 @@ def c1_proposal(db: Session, world: World) -> int:
 
 
 @pytest.fixture
+def c1_redemption(db: Session, world: World) -> int:
+    """A reward redemption of alice's household in community c1."""
+    from tests.points.conftest import make_redemption
+
+    return make_redemption(db, world)
+
+
+@pytest.fixture
 def c1_case(db: Session, world: World) -> tuple[int, int]:
     """A private case of community c1 (a noise complaint by alice) and a photo of it."""
     from linli.case import service as case_service
@@ -327,8 +363,10 @@ def test_other_community_staff_never_read_c1_objects(
     c1_proposal: int,
     c1_case: tuple[int, int],
     c1_notice: tuple[int, int],
+    c1_redemption: int,
 ) -> None:
     ids = c1_objects(world, c1_device, c1_rule, c1_alarm)
+    ids |= {"redemption_id": c1_redemption, "community_id": world.places["c1"]}
     ids |= {"notice_id": c1_notice[0], "emergency_id": c1_notice[1]}
     ids |= {"case_id": c1_case[0], "photo_id": c1_case[1]}
     ids |= {"poll_id": c1_poll, "receipt": 1}

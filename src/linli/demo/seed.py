@@ -22,6 +22,7 @@ from linli.core.actor import ROLES, Actor
 from linli.core.time import utc_now
 from linli.device import service as device_service
 from linli.device.schemas import DeviceCreate
+from linli.environment import service as environment_service
 from linli.place import service as place_service
 from linli.place.schemas import PlaceCreate, PlaceKind
 from linli.resident import service as resident_service
@@ -29,6 +30,7 @@ from linli.resident.schemas import ID_CHECK, ID_WEIGHTS, HouseholdCreate, Relati
 from linli.rule import service as rule_service
 from linli.rule.schemas import RuleCreate
 from linli.simulate.plan import DEVICES_FILE, demo_devices
+from linli.waste import service as waste_service
 
 # The street office's code doubles as the marker that the demo community is already there.
 SEED_MARKER_CODE = "demo-street"
@@ -327,18 +329,21 @@ def seed_devices(db: Session, data_dir: Path) -> int:
         entries.append({"uid": plan.uid, "profile": plan.profile, "token": token})
     write_private_file(path, json.dumps(entries, ensure_ascii=False, indent=2) + "\n")
     seed_rules(db)
+    # Bins linked to the smart bins, cards, trucks, a week of sorting and a collection route.
+    waste_service.seed_demo(db)
+    # Noise rules per monitored place, from its GB 3096-2008 zone class (class 1 by default).
+    environment_service.sync_noise_rules(db, None)
     return made
 
 
 # (template, property, parameter overrides, name) of the demo street's rules, all switched on;
-# named in Chinese like the rest of the demo community's data.
+# named in Chinese like the rest of the demo community's data. Full and burning bins are
+# watched by the waste domain against each bin's own threshold, not by a rule here.
 DEMO_RULES: tuple[tuple[str, str, dict[str, object], str], ...] = (
     ("water_level_high", "water_level", {}, "低洼处积水"),
     ("flood_pump_off", "", {"scope": "compound"}, "积水且排涝泵停运"),
     ("smoke", "smoke", {}, "楼道烟雾报警"),
     ("pm25_high", "pm25", {}, "PM2.5 超标"),
-    ("noise_class_1", "noise", {}, "噪声超过 1 类区限值"),
-    ("bin_full", "fill_level", {}, "垃圾桶将满"),
     ("battery_low", "battery", {}, "设备电量低"),
     ("stuck_sensor", "noise", {"for_min": 10}, "噪声监测点数值不变"),
     ("device_silent", "pm25", {}, "空气监测站离线"),

@@ -17,6 +17,7 @@ from linli.core.i18n import _
 from linli.core.pagination import Page, PageParams
 from linli.core.time import utc_now
 from linli.place import service as place_service
+from linli.points import service as points_service
 from linli.poll import permissions, repository, tally
 from linli.poll.models import Ballot, Poll, PollOption, PollVoter
 from linli.poll.schemas import (
@@ -278,6 +279,17 @@ def _cast(
     except IntegrityError:
         # Another submission for the same voter won the race: the unique roll entry holds.
         raise Conflict(_("A ballot has already been cast for this voter.")) from None
+    if via == "online":
+        # Points come from the roll (who took part), never from the ballot (what was chosen).
+        household_id = resident_service.get_record(db, resident_id).household_id
+        if household_id is not None:
+            points_service.award(
+                db,
+                household_id=household_id,
+                rule_code="vote_cast",
+                source_event_id=f"poll:{poll.id}:{key}",
+                occurred_at=now,
+            )
     return Receipt(poll_id=poll.id, receipt=receipt)
 
 

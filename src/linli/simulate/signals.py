@@ -73,6 +73,10 @@ class Simulator:
         }
         # A pollution episode: (start, end) in simulated seconds, chosen as time goes by.
         self.episode: tuple[float, float] = (0.0, 0.0)
+        # The simulated time of the first air reading: a pollution episode is scheduled just
+        # after it so that a fresh demo shows the AQI climbing through its levels. The runner
+        # anchors it to the start of the live run when the past was backfilled first.
+        self.opening: float | None = None
 
     def _episode_factor(self, t_s: float) -> float:
         start, end = self.episode
@@ -83,6 +87,17 @@ class Simulator:
             middle = (start + end) / 2
             return 1.0 + 2.5 * (1 - abs(t_s - middle) / ((end - start) / 2))
         return 1.0
+
+    def _opening_plume(self, t_s: float) -> float:
+        """0 to 1: a pollution episode from 2 to 100 minutes after the first air reading."""
+        if self.opening is None:
+            self.opening = t_s
+        minutes = (t_s - self.opening) / 60.0
+        if minutes < 2 or minutes > 100:
+            return 0.0
+        if minutes < 10:
+            return (minutes - 2) / 8.0
+        return 1.0 if minutes < 60 else (100 - minutes) / 40.0
 
     def next_message(self, uid: str, now_ms: int, *, sim_s: float | None = None) -> Message | None:
         """The device's payload stamped ``now_ms`` with values of simulated time ``sim_s``
@@ -125,20 +140,24 @@ class Simulator:
         if profile == "air_quality":
             traffic = 0.5 + 0.5 * _daily(t, 8.5) + 0.4 * max(0.0, _daily(t, 18.5))
             ep = self._episode_factor(t)
+            plume = self._opening_plume(t)
             sun = max(0.0, _daily(t, 14.0))
             return {
-                "pm25": max(1.0, (18 + 22 * traffic) * ep + g(0, 3)),
-                "pm10": max(2.0, (35 + 30 * traffic) * ep + g(0, 5)),
+                "pm25": max(1.0, (18 + 22 * traffic) * ep + 190 * plume + g(0, 3)),
+                "pm10": max(2.0, (35 + 30 * traffic) * ep + 230 * plume + g(0, 5)),
                 "no2": max(1.0, 20 + 35 * traffic + g(0, 4)),
                 "o3": max(1.0, 30 + 110 * sun + g(0, 8)),
-                "co": max(0.1, 0.4 + 0.5 * traffic * ep + g(0, 0.05)),
+                "co": max(0.1, 0.4 + 0.5 * traffic * ep + 1.2 * plume + g(0, 0.05)),
                 "so2": max(0.5, 6 + 4 * traffic + g(0, 1)),
                 "temperature": 14 + 7 * _daily(t, 15.0) + g(0, 0.3),
                 "humidity": min(100.0, max(10.0, 65 - 15 * _daily(t, 15.0) + g(0, 2))),
             }
         if profile == "noise":
-            day = 1 if 6 <= ((t / 3600 + 8) % 24) < 22 else 0
-            return {"noise": (58 if day else 42) + 5 * _daily(t, 17) + g(0, 2.5)}
+            hour = (t / 3600 + 8) % 24
+            day = 1 if 6 <= hour < 22 else 0
+            # Late-night renovation next to the first monitor of each community, 23:00–23:40.
+            late = 11.0 if state.uid.endswith("NZ01") and 23 <= hour < 23 + 2 / 3 else 0.0
+            return {"noise": (58 if day else 42) + late + 5 * _daily(t, 17) + g(0, 2.5)}
         if profile == "water_quality":
             return {
                 "ph": 7.2 + 0.15 * _daily(t, 4) + g(0, 0.03),
