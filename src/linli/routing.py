@@ -17,6 +17,7 @@ from linli.device import pages as device_pages
 from linli.environment import api as environment_api
 from linli.environment import aqi_api as environment_aqi_api
 from linli.environment import pages as environment_pages
+from linli.incident import api as incident_api
 from linli.notice import api as notice_api
 from linli.notice import pages as notice_pages
 from linli.notification import api as notification_api
@@ -83,6 +84,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     waste_api.router,
     points_pages.router,
     points_api.router,
+    incident_api.router,
     # Last: its /api/v1/{device_token}/telemetry alias must not shadow a named route.
     telemetry_api.router,
 )

@@ -19,6 +19,7 @@ import linli.audit.models
 import linli.case.models
 import linli.device.models
 import linli.environment.models
+import linli.incident.models
 import linli.notice.models
 import linli.notification.models
 import linli.place.models

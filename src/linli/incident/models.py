@@ -1,0 +1,3 @@
+"""Incident tables."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Every query of the incident domain."""
+
+from __future__ import annotations
