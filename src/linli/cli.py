@@ -304,6 +304,13 @@ def demo(
         bool,
         typer.Option("--simulator/--no-simulator", help="Run the demo's device simulator."),
     ] = True,
+    backfill: Annotated[
+        bool,
+        typer.Option(
+            "--backfill/--no-backfill",
+            help="On the first start, send the devices' last 26 hours before going live.",
+        ),
+    ] = True,
 ) -> None:
     """Create or upgrade the demo database, seed it once, print the logins and serve it."""
     settings, credentials = prepare_demo(Settings())
@@ -324,7 +331,11 @@ def demo(
         )
     env = {"LINLI_DEMO_MODE": "true", "LINLI_SECRET_KEY": settings.secret_key.get_secret_value()}
     if simulator:
-        _start_demo_simulator(settings.data_dir, f"http://{host}:{port}")
+        _start_demo_simulator(
+            settings.data_dir,
+            f"http://{host}:{port}",
+            database_url=settings.effective_database_url if backfill else None,
+        )
     _run_server(settings, host=host, port=port, workers=1, env=env)
 
 
@@ -806,6 +817,45 @@ def bench_anomaly(
     _report(result, as_json=as_json, record=record)
 
 
+@bench_app.command("dispatch")
+@_friendly
+def bench_dispatch(
+    incidents: Annotated[int, typer.Option(min=1, max=1000, help="Simultaneous incidents.")] = 50,
+    responders: Annotated[int, typer.Option(min=1, max=5000, help="Responders.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed of the scenario.")] = 7,
+    repeats: Annotated[int, typer.Option(min=1, max=100, help="Timed plans (median).")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    record: Annotated[
+        Path | None, typer.Option(help="Append the result to this file (docs/benchmarks.md).")
+    ] = None,
+) -> None:
+    """Dispatch plan time and total travel vs the optimum of an exact solver (CP-SAT)."""
+    module = _bench_module("dispatch")
+    with err.status("planning the dispatch, then solving it exactly with CP-SAT …"):
+        result = module.run(incidents=incidents, responders=responders, seed=seed, repeats=repeats)
+    _report(result, as_json=as_json, record=record)
+
+
+@bench_app.command("bursts")
+@_friendly
+def bench_bursts(
+    small: Annotated[bool, typer.Option("--small", help="Only the four test scenarios.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the sensor noise.")] = 1,
+    min_drop: Annotated[
+        float | None, typer.Option(min=0.1, help="Override the rule's min_drop (kPa).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    record: Annotated[
+        Path | None, typer.Option(help="Append the result to this file (docs/benchmarks.md).")
+    ] = None,
+) -> None:
+    """Pipe-burst detection (pressure_drop) on labelled EPANET Net3 scenarios simulated by wntr."""
+    module = _bench_module("bursts")
+    with err.status("simulating the burst scenarios and running the rule …"):
+        result = module.run(full=not small, seed=seed, min_drop=min_drop)
+    _report(result, as_json=as_json, record=record)
+
+
 # --- device simulator and MQTT broker files ---------------------------------------------------
 
 mqtt_app = typer.Typer(help="Files for the MQTT broker (Mosquitto).", no_args_is_help=True)
@@ -828,11 +878,15 @@ def _wait_until_up(base_url: str, deadline_s: float) -> bool:
     return False
 
 
-def _start_demo_simulator(data_dir: Path, base_url: str) -> None:
-    """Run the simulator in a background thread once the demo server is up."""
+def _start_demo_simulator(
+    data_dir: Path, base_url: str, *, database_url: str | None = None
+) -> None:
+    """Run the simulator in a background thread once the demo server is up; with a
+    ``database_url``, first backfill the devices' recent past if they have no readings yet."""
     import threading
 
-    from linli.simulate.runner import HttpSender, load_devices, run
+    from linli.simulate.runner import HttpSender, backfill_if_new, load_devices, run
+    from linli.simulate.signals import Simulator
 
     path = seed.devices_path(data_dir)
     if not path.exists():
@@ -844,7 +898,25 @@ def _start_demo_simulator(data_dir: Path, base_url: str) -> None:
         if not _wait_until_up(base_url, SIMULATOR_START_TIMEOUT_S):
             logging.getLogger("linli.simulate").warning("server not up; simulator not started")
             return
-        run(devices, HttpSender(base_url, {d.uid: d.token for d in devices}))
+        sender = HttpSender(base_url, {d.uid: d.token for d in devices})
+        simulator = Simulator([(d.uid, d.profile) for d in devices])
+        if database_url is not None:
+            engine = make_engine(database_url)
+            try:
+                with session_scope(make_sessionmaker(engine)) as db:
+                    backfill_if_new(
+                        devices,
+                        sender,
+                        simulator,
+                        db,
+                        end_s=time.time(),
+                        announce=lambda line: out.print(line, markup=False),
+                    )
+            except Exception:  # the live run goes on without the history
+                logging.getLogger("linli.simulate").exception("simulator backfill failed")
+            finally:
+                engine.dispose()
+        run(devices, sender, simulator=simulator)
 
     threading.Thread(target=work, name="linli-simulator", daemon=True).start()
     out.print(f"Simulating {len(devices)} devices over HTTP", markup=False)

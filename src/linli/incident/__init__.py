@@ -1,0 +1,1 @@
+"""Incidents: emergencies, responders, dispatch, warnings and police linkage."""
