@@ -20,6 +20,7 @@ from linli.core import i18n
 from linli.core.crypto import configure_field_cipher
 from linli.core.db import make_engine, make_sessionmaker
 from linli.core.migrate import check_current, head_revision
+from linli.incident import tasks as incident_tasks
 from linli.notification import tasks as notification_tasks
 from linli.points import tasks as points_tasks
 from linli.proposal import tasks as proposal_tasks
@@ -57,6 +58,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         jobs.append(asyncio.create_task(case_tasks.run_periodically(app.state.sessionmaker)))
         jobs.append(asyncio.create_task(proposal_tasks.run_periodically(app.state.sessionmaker)))
         jobs.append(asyncio.create_task(points_tasks.run_periodically(app.state.sessionmaker)))
+        jobs.append(asyncio.create_task(incident_tasks.run_periodically(app.state.sessionmaker)))
         jobs.append(
             asyncio.create_task(waste_tasks.run_periodically(app.state.sessionmaker, every_s=60.0))
         )

@@ -287,6 +287,14 @@ def c1_redemption(db: Session, world: World) -> int:
 
 
 @pytest.fixture
+def c1_incident(db: Session, world: World) -> dict[str, int]:
+    """An incident, a responder and an AED of community c1."""
+    from tests.incident.conftest import c1_objects as incident_objects
+
+    return incident_objects(db, world)
+
+
+@pytest.fixture
 def c1_case(db: Session, world: World) -> tuple[int, int]:
     """A private case of community c1 (a noise complaint by alice) and a photo of it."""
     from linli.case import service as case_service
@@ -364,8 +372,10 @@ def test_other_community_staff_never_read_c1_objects(
     c1_case: tuple[int, int],
     c1_notice: tuple[int, int],
     c1_redemption: int,
+    c1_incident: dict[str, int],
 ) -> None:
     ids = c1_objects(world, c1_device, c1_rule, c1_alarm)
+    ids |= c1_incident
     ids |= {"redemption_id": c1_redemption, "community_id": world.places["c1"]}
     ids |= {"notice_id": c1_notice[0], "emergency_id": c1_notice[1]}
     ids |= {"case_id": c1_case[0], "photo_id": c1_case[1]}

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from linli.account import service as account_service
@@ -416,3 +416,9 @@ def escalate_due(db: Session, *, now: dt.datetime | None = None, minutes: int = 
         _queue_publish(db, alarm, "escalated")
         escalated += 1
     return escalated
+
+
+def critical_raised_since(db: Session, since: dt.datetime) -> list[Alarm]:
+    """Critical alarms raised at or after ``since``, oldest first (for incident creation)."""
+    query = select(Alarm).where(Alarm.severity == "critical", Alarm.raised_at >= since)
+    return list(db.scalars(query.order_by(Alarm.raised_at, Alarm.id)))

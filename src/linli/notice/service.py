@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -520,3 +520,16 @@ def area_of(db: Session, broadcast: EmergencyBroadcast) -> tuple[str, float | No
         if candidate.latitude is not None and candidate.longitude is not None:
             return label, candidate.latitude, candidate.longitude
     return label, None, None
+
+
+def help_answers_since(
+    db: Session, since: dt.datetime
+) -> list[tuple[EmergencyResponse, EmergencyBroadcast]]:
+    """Answers "I need help" given at or after ``since`` with their broadcast, oldest first."""
+    query = (
+        select(EmergencyResponse, EmergencyBroadcast)
+        .join(EmergencyBroadcast, EmergencyBroadcast.id == EmergencyResponse.broadcast_id)
+        .where(EmergencyResponse.status == "need_help", EmergencyResponse.answered_at >= since)
+        .order_by(EmergencyResponse.answered_at, EmergencyResponse.id)
+    )
+    return [(r, b) for r, b in db.execute(query)]

@@ -230,6 +230,18 @@ def take_stock(db: Session, reward_id: int) -> bool:
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
+def adjust_stock(db: Session, reward_id: int, delta: int) -> bool:
+    """Add ``delta`` (may be negative) to the stock in one statement, so that a redemption
+    taking an item meanwhile is kept; False when the stock would fall below zero."""
+    result = db.execute(
+        update(Reward)
+        .where(Reward.id == reward_id, Reward.stock + delta >= 0)
+        .values(stock=Reward.stock + delta)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
 def return_stock(db: Session, reward_id: int) -> None:
     db.execute(
         update(Reward)

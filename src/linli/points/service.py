@@ -714,10 +714,18 @@ def update_reward(db: Session, actor: Actor, reward_id: int, data: RewardUpdate)
     """Change a reward: name, cost, stock on hand, or withdraw it (audited)."""
     reward = _managed_reward(db, actor, reward_id)
     changes = data.model_dump(exclude_none=True)
+    stock = changes.pop("stock", None)
     for name, value in changes.items():
         setattr(reward, name, value.strip() if isinstance(value, str) else value)
     reward.updated_at = utc_now()
     db.flush()
+    if stock is not None:
+        # The new figure is applied as a change from the one staff saw, in one statement: an
+        # item a resident reserved meanwhile stays taken instead of being written over.
+        if not repository.adjust_stock(db, reward.id, stock - reward.stock):
+            raise Conflict(_("This reward is out of stock."))
+        db.refresh(reward)
+        changes["stock"] = stock
     audit_service.record(
         db,
         actor=actor,

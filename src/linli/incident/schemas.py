@@ -1,0 +1,184 @@
+"""Incident schemas: what the API accepts and shows for incidents, responders and dispatch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from linli.core.validation import Id, MultilineText, PlainText
+
+IncidentStatus = Literal["reported", "dispatched", "on_scene", "contained", "closed"]
+# Forward steps a person may take by hand; closing goes through its own route (a report).
+Step = Literal["dispatched", "on_scene", "contained"]
+ResponderKind = Literal["staff", "volunteer", "guard"]
+ResponderState = Literal["available", "dispatched", "on_scene", "off_duty"]
+EquipmentKind = Literal["pump", "aed", "extinguisher", "sandbags", "other"]
+Condition = Literal["ready", "needs_service", "out_of_service"]
+Skill = PlainText
+Node = PlainText
+
+
+class IncidentCreate(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    place_id: Id
+    type: PlainText = Field(min_length=1, max_length=32)
+    severity: int = Field(default=3, ge=1, le=4)
+    title: PlainText = Field(min_length=1, max_length=200)
+    description: MultilineText = Field(default="", max_length=5000)
+    node: Node | None = Field(default=None, max_length=64)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class IncidentUpdate(BaseModel):
+    """Change severity, site-plan node or commander (only the fields given)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    severity: int | None = Field(default=None, ge=1, le=4)
+    node: Node | None = Field(default=None, max_length=64)
+    commander_account_id: Id | None = None
+
+
+class StepIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    status: Step
+    note: MultilineText = Field(default="", max_length=2000)
+
+
+class CloseIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    after_action: MultilineText = Field(min_length=1, max_length=10000)
+
+
+class IncidentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    place_id: int
+    type: str
+    severity: int
+    title: str
+    description: str
+    node: str | None
+    lat: float | None
+    lon: float | None
+    status: str
+    source: str
+    commander_account_id: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None
+    after_action: str
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    text: str
+    actor_account_id: int | None
+    at: dt.datetime
+    data: dict[str, Any]
+
+
+class IncidentDetail(IncidentOut):
+    timeline: list[EventOut] = []
+    alarm_ids: list[int] = []
+
+
+class ResponderCreate(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    account_id: Id
+    place_id: Id
+    display_name: PlainText = Field(min_length=1, max_length=100)
+    kind: ResponderKind = "staff"
+    skills: list[Skill] = Field(default_factory=list, max_length=20)
+    node: Node | None = Field(default=None, max_length=64)
+    on_shift: bool = True
+
+
+class ResponderStatusIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    status: ResponderState | None = None
+    node: Node | None = Field(default=None, max_length=64)
+    on_shift: bool | None = None
+
+
+class ResponderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    account_id: int
+    place_id: int
+    display_name: str
+    kind: str
+    skills: list[str]
+    status: str
+    node: str | None
+    on_shift: bool
+
+
+class EquipmentCreate(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    place_id: Id
+    kind: EquipmentKind
+    name: PlainText = Field(min_length=1, max_length=100)
+    node: Node | None = Field(default=None, max_length=64)
+    condition: Condition = "ready"
+
+
+class ConditionIn(BaseModel):
+    condition: Condition
+
+
+class EquipmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    place_id: int
+    kind: str
+    name: str
+    node: str | None
+    condition: str
+
+
+class OfferOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    incident_id: int
+    responder_id: int
+    skill: str
+    slot_index: int
+    status: str
+    travel_s: float
+    offered_at: dt.datetime
+    answered_at: dt.datetime | None
+
+
+class PlannedOut(BaseModel):
+    responder_id: int
+    skill: str
+    slot_index: int
+    travel_s: float
+    route: list[str]
+
+
+class PlanOut(BaseModel):
+    """A recommendation: who would be sent to which slot, slots left open, the nearest AED."""
+
+    incident_id: int
+    assignments: list[PlannedOut]
+    unfilled: list[tuple[str, int]]
+    aed_node: str | None = None
+    aed_travel_s: float | None = None

@@ -1,0 +1,43 @@
+"""Background work on incidents: fold new critical alarms and calls for help into incidents,
+and time out unanswered dispatch offers (their slots are re-dispatched)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from linli.core.time import utc_now
+from linli.incident import service
+
+log = logging.getLogger("linli.incident")
+
+
+def run_once(
+    maker: sessionmaker[Session],
+    *,
+    now: dt.datetime | None = None,
+    timeout_min: int = service.OFFER_TIMEOUT_MIN,
+) -> tuple[int, int]:
+    """One round in its own transaction: (incidents opened, offers timed out)."""
+    now = now or utc_now()
+    with maker() as db:
+        opened = service.from_alarms(db, now) + service.from_help_answers(db, now)
+        timed_out = service.expire_offers(db, now, timeout_min)
+        db.commit()
+    if opened or timed_out:
+        log.info("incident round", extra={"opened": len(opened), "timed_out": timed_out})
+    return len(opened), timed_out
+
+
+async def run_periodically(maker: sessionmaker[Session], *, every_s: float = 30.0) -> None:
+    """Run a round every ``every_s`` seconds until cancelled (each round is idempotent)."""
+    while True:
+        try:
+            await run_in_threadpool(run_once, maker)
+        except Exception:  # a failed round is logged; the next one runs anyway
+            log.exception("incident round failed")
+        await asyncio.sleep(every_s)
