@@ -263,3 +263,36 @@ def test_a_clear_and_a_raise_in_one_batch_make_two_alarms(
     db.commit()
     alarms = _alarms(db, rule_id)
     assert [(a.started_ms, a.ended_ms) for a in alarms] == [(T0, T0 + MIN), (T0 + 2 * MIN, None)]
+
+
+def test_a_device_sending_its_backlog_is_not_silent_on_the_wall_clock(
+    rules_app: FastAPI, client: TestClient, db: Session, world: World, gauge: tuple[int, str, int]
+) -> None:
+    actor = _staff(db, world)
+    rule = rule_service.create(
+        db,
+        actor,
+        RuleCreate(
+            template="device_silent",
+            place_id=world.places["c1"],
+            property_key="water_level",
+            params={"intervals": 3},
+            enabled=True,
+        ),
+    )
+    db.commit()
+    _device_id, token, _stream = gauge
+    runtime: RuleRuntime = rules_app.state.rule_runtime
+    runtime.reload()
+    # Readings from ten hours ago, sent now, one a minute: a device catching up.
+    _post(client, token, [(T0 + i * MIN, 5.0) for i in range(30)])
+    _flush(rules_app)
+    runtime.tick()  # the wall clock: the readings have just arrived
+    _flush(rules_app)
+    assert _alarms(db, rule.id) == []
+    # Judged by the readings' own times the source has been quiet for hours: that is what a
+    # simulated clock (an explicit now) sees, as before.
+    runtime.tick(int(time.time() * 1000))
+    _flush(rules_app)
+    (alarm,) = _alarms(db, rule.id)
+    assert alarm.cleared_at is None

@@ -56,6 +56,9 @@ class Binding:
     dirty: bool = False
     # Combination: stream id -> property key.
     members: dict[int, str] = field(default_factory=dict)
+    # How far behind the wall clock the newest reading's time was when it arrived: readings
+    # sent late (a device catching up on stored history) mean the device is talking, not silent.
+    arrival_lag_ms: int = 0
 
 
 @dataclass(slots=True)
@@ -344,11 +347,13 @@ class RuleRuntime:
         watched.sort(key=lambda r: r[1])
         signals: list[alarm_service.SignalItem] = []
         changed: dict[int, Binding] = {}
+        arrived_ms = int(time.time() * 1000)
         with self._lock:
             for sid, ts, value, _text in watched:
                 assert value is not None
                 for binding in self._by_stream.get(sid, ()):
                     produced = self._feed(binding, sid, ts, value)
+                    binding.arrival_lag_ms = max(0, arrived_ms - ts)
                     if produced:
                         signals.extend(produced)
                         changed[id(binding)] = binding
@@ -357,13 +362,20 @@ class RuleRuntime:
             self._queue.put(_Work(signals, states))
 
     def tick(self, now_ms: int | None = None) -> None:
-        """What the passing of time causes (silent devices); runs on the ticker thread."""
+        """What the passing of time causes (silent devices); runs on the ticker thread.
+
+        On the wall clock (no ``now_ms``) a source is judged by when its readings arrived: one
+        catching up on old readings is silent only once nothing has arrived for the silence
+        period. An explicit ``now_ms`` is a simulated clock and is taken as it is.
+        """
+        wall = now_ms is None
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         signals: list[alarm_service.SignalItem] = []
         states: list[tuple[int, str, int, dict[str, Any]]] = []
         with self._lock:
             for binding in self._timed:
-                produced = [self._item(binding, s) for s in binding.evaluator.tick(now_ms)]
+                at = now_ms - binding.arrival_lag_ms if wall else now_ms
+                produced = [self._item(binding, s) for s in binding.evaluator.tick(at)]
                 if produced:
                     signals.extend(produced)
                     states.append(self._snapshot(binding))
