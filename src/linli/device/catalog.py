@@ -29,6 +29,8 @@ PROPERTIES: dict[str, tuple[str, str, str, str, float | None, float | None]] = {
     "fall": ("Fall detected", "跌倒", "{event}", "", 0, 1),
     "battery": ("Battery", "电量", "%", "%", 0, 100),
     "pump_running": ("Pump running", "水泵运行", "{state}", "", 0, 1),
+    "gas_lel": ("Combustible gas", "可燃气体浓度", "%", "% LEL", 0, 100),
+    "cover_tilt": ("Manhole cover tilt", "井盖倾角", "deg", "°", 0, 180),
 }
 
 # code: (English name, Chinese name, adapter, properties, expected interval s, retention days)
@@ -89,6 +91,22 @@ PROFILES: dict[str, tuple[str, str, str, tuple[str, ...], int, int]] = {
         "json_tb",
         ("pump_running", "power"),
         60,
+        365,
+    ),
+    "gas_detector": (
+        "Combustible gas and CO detector",
+        "可燃气体及一氧化碳探测器",
+        "json_tb",
+        ("gas_lel", "co", "battery"),
+        60,
+        365,
+    ),
+    "manhole_cover": (
+        "Manhole cover sensor",
+        "智能井盖",
+        "json_tb",
+        ("cover_tilt", "battery"),
+        300,
         365,
     ),
     "wearable": (

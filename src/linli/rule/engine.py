@@ -581,6 +581,280 @@ class Anomaly(Evaluator):
             self.detector = AnomalyDetector.from_state(det)
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+# The MAD of a normal sample times this estimates its standard deviation.
+MAD_TO_SIGMA = 1.4826
+# The most readings a pressure_drop baseline keeps.
+WINDOW_SAMPLES = 120
+
+
+class PressureDrop(Evaluator):
+    """A burst: the value fell well below its own recent baseline (see docs/rules.md).
+
+    The baseline is the median of the readings of the last ``baseline_min`` minutes; the spread
+    is their MAD scaled to a standard deviation. A reading is *low* when it lies more than
+    ``max(min_drop, k × spread)`` below the baseline; ``readings`` low readings in a row raise.
+    While an alarm is raised (or low readings are pending) the baseline is frozen, so a burst
+    that goes on does not become the new normal. It clears once the value has been back within
+    the margin of the frozen baseline for ``clear_for_min``.
+    """
+
+    kind = "pressure_drop"
+
+    def __init__(self, params: dict[str, Any], *, interval_s: int = 60) -> None:
+        super().__init__({**params, "for_min": 0}, interval_s=interval_s)
+        self.params = params
+        self.baseline_ms = _minutes(params, "baseline_min", 60)
+        if self.baseline_ms < 5 * MINUTE_MS:
+            raise RuleError(N_("baseline_min must be at least 5 minutes"))
+        self.min_drop = _num(params, "min_drop", 30)
+        if self.min_drop <= 0:
+            raise RuleError(N_("min_drop must be greater than 0"))
+        self.k = _num(params, "k", 6)
+        if self.k < 0:
+            raise RuleError(N_("k must not be negative"))
+        needed = _num(params, "readings", 3)
+        if needed < 1 or needed > 1000:
+            raise RuleError(N_("readings must be between 1 and 1000"))
+        self.needed = int(needed)
+        self.min_samples = 5
+        self.window: list[list[float]] = []  # [ts, value], oldest first
+        self.low = 0
+        self.low_since = 0
+        self.frozen: list[float] = []  # [baseline, margin] while frozen
+
+    def reference(self) -> tuple[float, float] | None:
+        """The baseline and the drop margin now, or None while too few readings are known."""
+        if self.frozen:
+            return self.frozen[0], self.frozen[1]
+        if len(self.window) < self.min_samples:
+            return None
+        values = [v for _, v in self.window]
+        baseline = _median(values)
+        spread = MAD_TO_SIGMA * _median([abs(v - baseline) for v in values])
+        return baseline, max(self.min_drop, self.k * spread)
+
+    def _evaluate(self, ts_ms: int, value: float) -> Signal | None:
+        ref = self.reference()
+        if ref is None:
+            self._remember(ts_ms, value)
+            return None
+        baseline, margin = ref
+        low = value < baseline - margin
+        self.low = self.low + 1 if low else 0
+        if self.low == 1:
+            self.low_since = ts_ms
+        on = self.low >= self.needed
+        off = not low
+        if low and not self.frozen:
+            self.frozen = [baseline, margin]
+        peak = self.debounce.peak
+        signal = self.debounce.step(
+            ts_ms,
+            value,
+            on=on,
+            off=off,
+            more_extreme=peak is None or value < peak,
+            details={
+                "baseline": round(baseline, 3),
+                "drop": round(baseline - value, 3),
+                "margin": round(margin, 3),
+            },
+        )
+        if not self.debounce.active and self.low == 0:
+            # Back to normal (or a lone low reading that did not last): follow the value again.
+            self.frozen = []
+            self._remember(ts_ms, value)
+        if signal is not None and signal.kind == "raise":
+            # The burst began with the first of the low readings.
+            self.debounce.started_ms = self.low_since
+            return Signal(
+                "raise", self.low_since, ts_ms, value, self.low, signal.peak, signal.details
+            )
+        return signal
+
+    def _remember(self, ts_ms: int, value: float) -> None:
+        # At most WINDOW_SAMPLES readings are kept (fast sensors are thinned), so the
+        # checkpointed state stays small.
+        if self.window and ts_ms - self.window[-1][0] < self.baseline_ms / WINDOW_SAMPLES:
+            return
+        self.window.append([float(ts_ms), value])
+        start = ts_ms - self.baseline_ms
+        while self.window and self.window[0][0] <= start:
+            self.window.pop(0)
+
+    def _dump(self) -> dict[str, Any]:
+        return {
+            "win": self.window,
+            "low": self.low,
+            "low_since": self.low_since,
+            "frozen": self.frozen,
+        }
+
+    def _load(self, state: dict[str, Any]) -> None:
+        self.window = [[float(t), float(v)] for t, v in state.get("win", [])]
+        self.low = int(state.get("low", 0))
+        self.low_since = int(state.get("low_since", 0))
+        self.frozen = [float(x) for x in state.get("frozen", [])]
+
+
+class RateOfRise(Evaluator):
+    """Water rising fast (low-spot flooding), or above a level: whichever comes first.
+
+    The rise is the least-squares slope of the readings of the last ``within_min`` minutes (once
+    they span at least half of it), per minute; it alarms above ``rise_per_min`` and clears
+    below half of it. ``level`` (optional) is
+    the plain level limit of the ``water_level_high`` template, with ``clear_level`` below it.
+    """
+
+    kind = "rate_of_rise"
+
+    def __init__(self, params: dict[str, Any], *, interval_s: int = 60) -> None:
+        super().__init__(params, interval_s=interval_s)
+        self.rise = _num(params, "rise_per_min")
+        if self.rise <= 0:
+            raise RuleError(N_("rise_per_min must be greater than 0"))
+        self.within_ms = _minutes(params, "within_min", 10)
+        if self.within_ms < 2 * MINUTE_MS:
+            raise RuleError(N_("within_min must be at least 2 minutes"))
+        level = params.get("level")
+        self.level = None if level is None else _num(params, "level")
+        self.clear_level = self.level
+        if self.level is not None:
+            self.clear_level = _num(params, "clear_level", self.level)
+            if self.clear_level > self.level:
+                raise RuleError(N_("clear_level must not be above level"))
+        self.window: list[list[float]] = []  # [ts, value], oldest first
+
+    def _evaluate(self, ts_ms: int, value: float) -> Signal | None:
+        start = ts_ms - self.within_ms
+        while self.window and self.window[0][0] < start:
+            self.window.pop(0)
+        self.window.append([float(ts_ms), value])
+        rate = self.rise_now()
+        too_high = self.level is not None and value > self.level
+        settled = self.clear_level is None or value <= self.clear_level
+        on = rate > self.rise or too_high
+        off = rate <= self.rise / 2 and settled
+        peak = self.debounce.peak
+        return self.debounce.step(
+            ts_ms,
+            value,
+            on=on,
+            off=off,
+            more_extreme=peak is None or value > peak,
+            details={
+                "rise_per_min": round(rate, 4),
+                "limit_per_min": self.rise,
+                "level": self.level,
+            },
+        )
+
+    def rise_now(self) -> float:
+        """The least-squares slope per minute over the window (0 until it spans half of it)."""
+        if len(self.window) < 3 or self.window[-1][0] - self.window[0][0] < self.within_ms / 2:
+            return 0.0
+        times = [(t - self.window[0][0]) / MINUTE_MS for t, _ in self.window]
+        values = [v for _, v in self.window]
+        mean_t = sum(times) / len(times)
+        mean_v = sum(values) / len(values)
+        spread = sum((t - mean_t) ** 2 for t in times)
+        return sum((t - mean_t) * (v - mean_v) for t, v in zip(times, values, strict=True)) / spread
+
+    def _dump(self) -> dict[str, Any]:
+        return {"win": self.window}
+
+    def _load(self, state: dict[str, Any]) -> None:
+        self.window = [[float(t), float(v)] for t, v in state.get("win", [])]
+
+
+class CoExposure(Evaluator):
+    """Carbon monoxide by time-weighted exposure, with the alarm points of UL 2034.
+
+    A dose ``D`` grows at ``1 / T(c)`` per minute and leaks with time constant ``leak_min``:
+    ``dD/dt = 1/T(c) − D/τ``, with ``T(c) = t_ref_min × ((c_ref − c0) / (c − c0))^exponent``
+    above ``c0`` (no dose at or below it). It alarms when ``D`` reaches 1, and clears after the
+    concentration has been back at or below ``c0`` for ``clear_for_min``. Between readings the
+    previous concentration holds (for at most ``hold_min``); each step is integrated exactly.
+    Defaults: c0 30 ppm, 120 min at 70 ppm, exponent 1.43, τ 480 min, which alarms at 70 ppm
+    after ≈ 138 min, 150 ppm ≈ 26 min, 400 ppm ≈ 5 min, and never at or below ≈ 45 ppm.
+    """
+
+    kind = "co_exposure"
+
+    def __init__(self, params: dict[str, Any], *, interval_s: int = 60) -> None:
+        super().__init__({"clear_for_min": 10, **params, "for_min": 0}, interval_s=interval_s)
+        self.params = params
+        self.c0 = _num(params, "c0", 30)
+        self.c_ref = _num(params, "c_ref", 70)
+        if self.c0 < 0 or self.c_ref <= self.c0:
+            raise RuleError(N_("c_ref must be above c0 and c0 must not be negative"))
+        self.t_ref = _num(params, "t_ref_min", 120)
+        self.exponent = _num(params, "exponent", 1.43)
+        self.leak = _num(params, "leak_min", 480)
+        if self.t_ref <= 0 or self.leak <= 0 or not 0 < self.exponent <= 10:
+            raise RuleError(N_("t_ref_min and leak_min must be greater than 0, exponent 0–10"))
+        self.hold_ms = _minutes(params, "hold_min", 15) or MINUTE_MS
+        self.scale = _num(params, "scale", 1)
+        if self.scale <= 0:
+            raise RuleError(N_("scale must be greater than 0"))
+        self.dose = 0.0
+        self.previous: float | None = None
+        self.last_before: int | None = None
+
+    def alarm_minutes(self, ppm: float) -> float:
+        """Minutes to alarm from clean air at a steady ``ppm`` (infinity: never)."""
+        if ppm <= self.c0:
+            return math.inf
+        target = self.t_ref * ((self.c_ref - self.c0) / (ppm - self.c0)) ** self.exponent
+        if target >= self.leak:
+            return math.inf
+        return -self.leak * math.log(1 - target / self.leak)
+
+    def _advance(self, minutes: float, ppm: float) -> None:
+        decay = math.exp(-minutes / self.leak)
+        rate = 0.0
+        if ppm > self.c0:
+            rate = ((ppm - self.c0) / (self.c_ref - self.c0)) ** self.exponent / self.t_ref
+        self.dose = self.dose * decay + rate * self.leak * (1 - decay)
+
+    def _evaluate(self, ts_ms: int, value: float) -> Signal | None:
+        ppm = value * self.scale
+        if self.previous is not None and self.last_before is not None:
+            gap = ts_ms - self.last_before
+            held = min(gap, self.hold_ms)
+            self._advance(held / MINUTE_MS, self.previous)
+            if gap > held:
+                self._advance((gap - held) / MINUTE_MS, 0.0)
+        self.previous = ppm
+        self.last_before = ts_ms
+        on = self.dose >= 1 and ppm > self.c0
+        peak = self.debounce.peak
+        return self.debounce.step(
+            ts_ms,
+            ppm,
+            on=on,
+            off=ppm <= self.c0,
+            more_extreme=peak is None or ppm > peak,
+            details={"dose": round(self.dose, 4), "ppm": round(ppm, 2)},
+        )
+
+    def _dump(self) -> dict[str, Any]:
+        return {"dose": self.dose, "prev": self.previous, "prev_ts": self.last_before}
+
+    def _load(self, state: dict[str, Any]) -> None:
+        self.dose = float(state.get("dose", 0.0))
+        prev = state.get("prev")
+        self.previous = None if prev is None else float(prev)
+        prev_ts = state.get("prev_ts")
+        self.last_before = None if prev_ts is None else int(prev_ts)
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
     """One part of a combination: a property compared with a value."""
@@ -664,7 +938,19 @@ class Combination(Evaluator):
 
 
 EVALUATORS: dict[str, type[Evaluator]] = {
-    cls.kind: cls for cls in (Threshold, Rate, Flatline, Missing, Schedule, Anomaly, Combination)
+    cls.kind: cls
+    for cls in (
+        Threshold,
+        Rate,
+        Flatline,
+        Missing,
+        Schedule,
+        Anomaly,
+        Combination,
+        PressureDrop,
+        RateOfRise,
+        CoExposure,
+    )
 }
 
 

@@ -53,6 +53,9 @@ KIND_LABELS = {
     "schedule": N_("Limit by time of day"),
     "anomaly": N_("Unusual reading"),
     "combination": N_("Combination"),
+    "pressure_drop": N_("Sudden pressure drop"),
+    "rate_of_rise": N_("Fast rise"),
+    "co_exposure": N_("Carbon monoxide exposure"),
 }
 SEVERITY_LABELS = {
     "critical": N_("Critical"),
@@ -91,6 +94,19 @@ PARAMS: dict[str, tuple[tuple[str, str], ...]] = {
     "missing": (("intervals", "intervals"),),
     "anomaly": (("sensitivity", "fraction"),),
     "combination": (("scope", "scope"), ("max_age_min", "duration"), ("for_min", "minutes")),
+    "pressure_drop": (
+        ("min_drop", "positive"),
+        ("baseline_min", "duration"),
+        ("readings", "intervals"),
+        ("clear_for_min", "minutes"),
+    ),
+    "rate_of_rise": (
+        ("rise_per_min", "positive"),
+        ("within_min", "duration"),
+        ("level", "optional"),
+        ("clear_level", "optional"),
+    ),
+    "co_exposure": (("scale", "positive"),),
 }
 
 

@@ -10,7 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from linli.core.validation import Id, PlainText
 
 Severity = Literal["critical", "major", "minor", "warning"]
-RuleKind = Literal["threshold", "rate", "flatline", "missing", "schedule", "anomaly", "combination"]
+RuleKind = Literal[
+    "threshold",
+    "rate",
+    "flatline",
+    "missing",
+    "schedule",
+    "anomaly",
+    "combination",
+    "pressure_drop",
+    "rate_of_rise",
+    "co_exposure",
+]
 RULE_FILE_FORMAT: Literal["linli-rule/1"] = "linli-rule/1"
 
 

@@ -40,6 +40,22 @@ NOISE_CLASS_1 = {
     ],
 }
 
+# A burst: a sudden drop against the recent baseline (docs/rules.md, "Emergency sensing"). The
+# defaults found every burst of ≥ 20 kPa at the nearest sensor of EPANET Net3 (bench/bursts.py).
+PIPE_BURST = {"baseline_min": 60, "min_drop": 20, "k": 6, "readings": 3, "clear_for_min": 15}
+
+# UL 2034 alarm points via the time-weighted dose of the co_exposure kind; the catalogue's
+# ``co`` is in mg/m³, × 0.873 gives ppm at 25 °C and 101.325 kPa (24.45 / 28.01).
+CO_UL2034 = {
+    "c0": 30,
+    "c_ref": 70,
+    "t_ref_min": 120,
+    "exponent": 1.43,
+    "leak_min": 480,
+    "scale": 0.873,
+    "clear_for_min": 10,
+}
+
 TEMPLATES: tuple[Template, ...] = (
     Template(
         "pm25_high",
@@ -151,6 +167,72 @@ TEMPLATES: tuple[Template, ...] = (
         },
         "critical",
     ),
+    Template(
+        "pipe_burst",
+        "pressure_drop",
+        N_("Pipe burst (pressure drop)"),
+        N_(
+            "Pressure 20 kPa (or 6 × its usual spread) below the median of the last hour for "
+            "3 readings in a row."
+        ),
+        "pressure",
+        PIPE_BURST,
+        "critical",
+    ),
+    Template(
+        "water_rising",
+        "rate_of_rise",
+        N_("Water rising in a low spot"),
+        N_("Water level rising faster than 0.5 cm a minute over 10 minutes, or above 20 cm."),
+        "water_level",
+        {"rise_per_min": 0.5, "within_min": 10, "level": 20, "clear_level": 15, "clear_for_min": 5},
+        "critical",
+    ),
+    Template(
+        "co_alarm",
+        "co_exposure",
+        N_("Carbon monoxide (UL 2034 alarm points)"),
+        N_(
+            "Time-weighted CO exposure: alarms at 70 ppm within 60–240 min, 150 ppm within "
+            "10–50 min, 400 ppm within 4–15 min; never at 30 ppm."
+        ),
+        "co",
+        CO_UL2034,
+        "critical",
+    ),
 )
 
+# Combustible gas and manhole covers: readings in % LEL and degrees of tilt (the catalogue's
+# ``gas_lel`` and ``cover_tilt``).
+GAS_AND_COVER: tuple[Template, ...] = (
+    Template(
+        "gas_lel_warning",
+        "threshold",
+        N_("Combustible gas (low alarm)"),
+        N_("Combustible gas above 10 % LEL for 1 minute; clears below 5 % LEL."),
+        "gas_lel",
+        {"op": ">=", "value": 10, "clear_value": 5, "for_min": 1},
+        "major",
+    ),
+    Template(
+        "gas_lel_alarm",
+        "threshold",
+        N_("Combustible gas (high alarm)"),
+        N_("Combustible gas at 25 % LEL or more (GB 15322 / GB 50493 upper alarm setting)."),
+        "gas_lel",
+        {"op": ">=", "value": 25, "clear_value": 10, "for_min": 0},
+        "critical",
+    ),
+    Template(
+        "manhole_tilt",
+        "threshold",
+        N_("Manhole cover tilted"),
+        N_("The cover tilts more than 15° for 2 minutes (lifted, displaced or missing)."),
+        "cover_tilt",
+        {"op": ">", "value": 15, "clear_value": 5, "for_min": 2, "clear_for_min": 5},
+        "major",
+    ),
+)
+
+TEMPLATES += GAS_AND_COVER
 BY_CODE = {t.code: t for t in TEMPLATES}
