@@ -38,8 +38,8 @@ def test_same_seed_same_story_and_demo_plan_is_valid() -> None:
     assert _story(3) == _story(3)
     assert _story(3) != _story(4)
     plan = demo_devices()
-    assert len(plan) == 44
-    assert len({d.uid for d in plan}) == 44
+    assert len(plan) == 48
+    assert len({d.uid for d in plan}) == 48
     assert {d.profile for d in plan} == set(catalog.PROFILES)
     assert all(d.place_code.startswith(("demo-c1", "demo-c2")) for d in plan)
 

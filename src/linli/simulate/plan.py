@@ -55,17 +55,24 @@ _KINDS = (
     ("electricity_meter", "EM", "楼栋电表", 2, 2),
     ("wearable", "WB", "长者健康手环", 4, 3),
     ("pump_controller", "PU", "排涝泵", 2, 2),
+    ("gas_detector", "GD", "燃气及一氧化碳探测器", 1, 1),
+    ("manhole_cover", "MH", "智能井盖", 1, 1),
 )
 
 
 def demo_devices() -> list[DemoDevice]:
-    """The ~44 devices of the two demo communities, with believable coordinates."""
+    """The ~48 devices of the two demo communities, with believable coordinates."""
     found: list[DemoDevice] = []
     for site_index, (community, lat, lon, compounds, buildings) in enumerate(_SITES):
         short = community.removeprefix("demo-")
         for kind_index, (profile, prefix, name, *counts) in enumerate(_KINDS):
             for n in range(counts[site_index]):
-                indoor = profile in ("smoke_detector", "electricity_meter", "wearable")
+                indoor = profile in (
+                    "smoke_detector",
+                    "electricity_meter",
+                    "wearable",
+                    "gas_detector",
+                )
                 spots = buildings if indoor else compounds
                 place = spots[n % len(spots)]
                 # Spread devices over the site: a small, fixed offset per kind and number.

@@ -386,7 +386,7 @@ def backfill(
     due = [(start_s + simulator.rng.random() * steps[d.uid], d.uid) for d in devices]
     heapq.heapify(due)
     slice_end = start_s + slice_s
-    while due:
+    while due and report.failing < MAX_FAILING:
         when, uid = due[0]
         if when >= slice_end or when >= end_s:
             for buffer in pending.values():

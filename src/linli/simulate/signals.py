@@ -194,6 +194,16 @@ class Simulator:
             tripped = state.phase < 0.34 and (t + state.phase * every) % (2 * every) < every / 2
             running = 0.0 if tripped else 1.0
             return {"pump_running": running, "power": running * (750 + g(0, 20))}
+        if profile == "gas_detector":
+            # A kitchen-corridor detector: a trace of gas and CO while people cook.
+            cooking = max(0.0, _daily(t, 18.5))
+            return {
+                "gas_lel": max(0.0, 0.5 + 1.5 * cooking + g(0, 0.3)),
+                "co": max(0.1, 0.5 + 1.0 * cooking + g(0, 0.1)),
+                "battery": 85 - 10 * state.phase,
+            }
+        if profile == "manhole_cover":
+            return {"cover_tilt": abs(g(0, 0.6)), "battery": 90 - 10 * state.phase}
         if profile == "wearable":
             awake = 6 <= ((t / 3600 + 8) % 24) < 21
             state.steps += max(0.0, g(40, 20)) if awake else 0.0
