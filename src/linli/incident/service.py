@@ -9,9 +9,10 @@ rows into its values and its answers back into rows (docs/incidents.md).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -147,9 +148,31 @@ def _community_path(db: Session, incident: Incident) -> str:
     return _scope_path(db, incident.place_id)[1]
 
 
+class _PlaceRef(NamedTuple):
+    id: int
+    path: str
+
+
+@functools.cache
+def _demo_site() -> Site:
+    """The demo site plan's graph, built once: it is deterministic and only ever read."""
+    return demo_site_graph()
+
+
 def _site(db: Session, incident: Incident) -> Site:
     """The community's path graph. Communities have no stored site plan yet: the demo one."""
-    return demo_site_graph()
+    return _demo_site()
+
+
+def _managed_place(db: Session, actor: Actor, place_id: int, refusal: str) -> _PlaceRef:
+    """A place the actor keeps incident records for; ``refusal`` when they may not."""
+    try:
+        place = place_service.get(db, place_id)
+    except NotFound as exc:
+        raise ValidationFailed(_("Choose one of the places in the list.")) from exc
+    if not permissions.can_manage(actor, place.path):
+        raise PermissionDenied(refusal)
+    return _PlaceRef(place.id, place.path)
 
 
 def _visible(db: Session, actor: Actor, incident_id: int) -> Incident:
@@ -184,14 +207,9 @@ def create(
 ) -> Incident:
     """Staff open an incident at a place they manage."""
     now = now or utc_now()
-    try:
-        place = place_service.get(db, data.place_id)
-    except NotFound as exc:
-        raise ValidationFailed(_("Choose one of the places in the list.")) from exc
-    if not permissions.can_manage(actor, place.path):
-        raise PermissionDenied(_("You may not open incidents at this place."))
+    place = _managed_place(db, actor, data.place_id, _("You may not open incidents at this place."))
     _check_type(data.type)
-    _check_node(demo_site_graph(), data.node)
+    _check_node(_demo_site(), data.node)
     incident = Incident(
         place_id=place.id,
         place_path=place.path,
@@ -474,17 +492,14 @@ def register_responder(
 ) -> Responder:
     """Put an account on a community's responder register (staff of that place)."""
     now = now or utc_now()
-    try:
-        place = place_service.get(db, data.place_id)
-    except NotFound as exc:
-        raise ValidationFailed(_("Choose one of the places in the list.")) from exc
-    if not permissions.can_manage(actor, place.path):
-        raise PermissionDenied(_("You may not keep the responder register of this place."))
+    place = _managed_place(
+        db, actor, data.place_id, _("You may not keep the responder register of this place.")
+    )
     try:
         account_service.get_account(db, data.account_id)
     except NotFound as exc:
         raise ValidationFailed(_("No such account.")) from exc
-    _check_node(demo_site_graph(), data.node)
+    _check_node(_demo_site(), data.node)
     skills = sorted({s.strip().lower() for s in data.skills if s.strip()})
     responder = Responder(
         account_id=data.account_id,
@@ -542,7 +557,7 @@ def set_responder_status(
     ):
         raise PermissionDenied(_("You may not change this responder."))
     if data.node is not None:
-        _check_node(demo_site_graph(), data.node)
+        _check_node(_demo_site(), data.node)
         responder.node = data.node
     if data.on_shift is not None:
         responder.on_shift = data.on_shift
@@ -566,13 +581,10 @@ def add_equipment(
 ) -> Equipment:
     """Register a piece of equipment kept at a place (staff of that place)."""
     now = now or utc_now()
-    try:
-        place = place_service.get(db, data.place_id)
-    except NotFound as exc:
-        raise ValidationFailed(_("Choose one of the places in the list.")) from exc
-    if not permissions.can_manage(actor, place.path):
-        raise PermissionDenied(_("You may not keep the equipment register of this place."))
-    _check_node(demo_site_graph(), data.node)
+    place = _managed_place(
+        db, actor, data.place_id, _("You may not keep the equipment register of this place.")
+    )
+    _check_node(_demo_site(), data.node)
     item = Equipment(
         place_id=place.id,
         place_path=place.path,
