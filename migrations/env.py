@@ -20,6 +20,7 @@ import linli.poll.models
 import linli.proposal.models
 import linli.resident.models
 import linli.rule.models
+import linli.sharing.models
 import linli.telemetry.models
 import linli.waste.models  # noqa: F401  (registers tables on the metadata)
 from linli.core.db import Base

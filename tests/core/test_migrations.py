@@ -28,6 +28,7 @@ import linli.poll.models
 import linli.proposal.models
 import linli.resident.models
 import linli.rule.models
+import linli.sharing.models
 import linli.telemetry.models
 import linli.waste.models  # noqa: F401
 from linli.core.crypto import EncryptedString

@@ -19,6 +19,8 @@ RESPONDER_STATUSES = ("available", "dispatched", "on_scene", "off_duty")
 EQUIPMENT_KINDS = ("pump", "aed", "extinguisher", "sandbags", "other")
 CONDITIONS = ("ready", "needs_service", "out_of_service")
 OFFER_STATUSES = ("offered", "accepted", "declined", "timed_out", "released")
+NEEDS = ("elderly_alone", "disability", "mobility", "sight", "hearing", "other")
+BROADCAST_TARGETS = ("place", "radius")
 
 
 class Incident(Base):
@@ -123,6 +125,10 @@ class Responder(Base):
     status: Mapped[str] = mapped_column(String(16), default="available")
     node: Mapped[str | None] = mapped_column(String(64))
     on_shift: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A daily duty shift in local time ("08:00"–"20:00"; an end before the start runs past
+    # midnight); without one, on_shift is only set by hand.
+    shift_start: Mapped[str | None] = mapped_column(String(5))
+    shift_end: Mapped[str | None] = mapped_column(String(5))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
 
@@ -161,3 +167,54 @@ class DispatchOffer(Base):
     travel_s: Mapped[float] = mapped_column(Float, default=0.0)
     offered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class SitePoint(Base):
+    """Where a place (a building, a compound's centre) stands on the community's site plan."""
+
+    __tablename__ = "incident_site_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), unique=True)
+    place_path: Mapped[str] = mapped_column(String(512))
+    node: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class IncidentBroadcast(Base):
+    """An emergency broadcast sent to residents because of an incident."""
+
+    __tablename__ = "incident_broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    broadcast_id: Mapped[int] = mapped_column(
+        ForeignKey("emergency_broadcasts.id", ondelete="CASCADE"), unique=True
+    )
+    # How the area was chosen: "place" (a building, compound...) or "radius" round the incident.
+    target: Mapped[str] = mapped_column(String(16), default="place")
+    radius_m: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class EvacuationNeed(Base):
+    """A resident who needs help to leave in an emergency (sensitive: health and age)."""
+
+    __tablename__ = "evacuation_needs"
+    __table_args__ = (Index("ix_evacuation_needs_place_path", "place_path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), unique=True
+    )
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"))
+    place_path: Mapped[str] = mapped_column(String(512))
+    # Any of NEEDS: elderly_alone, disability, mobility, sight, hearing, other.
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)

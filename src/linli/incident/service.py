@@ -21,6 +21,7 @@ from linli.account import service as account_service
 from linli.alarm import service as alarm_service
 from linli.core.actor import Actor
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from linli.core.events import hub
 from linli.core.i18n import _
 from linli.core.time import utc_now
 from linli.incident import dispatch as planner
@@ -92,6 +93,56 @@ DEDUP_WINDOW = dt.timedelta(minutes=30)
 LOOKBACK = dt.timedelta(hours=24)
 OFFER_TIMEOUT_MIN = 3
 SITE_NOTE = "demo_site_graph"
+# Live boards subscribe to this topic; an event is published once its transaction commits.
+TOPIC = "incident"
+_PENDING = "linli_incident_events"
+
+
+# --- publishing after commit ------------------------------------------------------------------
+
+
+def _queue(db: Session, data: dict[str, Any]) -> None:
+    pending: list[dict[str, Any]] = db.info.setdefault(_PENDING, [])
+    pending.append(data)
+
+
+def _queue_publish(db: Session, incident: Incident, kind: str) -> None:
+    _queue(
+        db,
+        {
+            "incident_id": incident.id,
+            "place_path": incident.place_path,
+            "kind": kind,
+            "status": incident.status,
+        },
+    )
+
+
+def _after_commit(session: Session) -> None:
+    for data in session.info.pop(_PENDING, []):
+        hub.publish(TOPIC, data)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def install_events() -> None:
+    """Publish queued incident events when their session commits (idempotent)."""
+    from sqlalchemy import event
+
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
+
+
+install_events()
+
+
+def event_visible(paths: list[str], data: dict[str, Any]) -> bool:
+    """Whether a published incident event is under one of the actor's places."""
+    place_path = data.get("place_path")
+    return isinstance(place_path, str) and any(place_path.startswith(p) for p in paths)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -118,6 +169,7 @@ def _event(
     )
     incident.updated_at = max(incident.updated_at, at) if incident.updated_at else at
     db.add(event)
+    _queue_publish(db, incident, kind)
     return event
 
 
@@ -572,6 +624,15 @@ def set_responder_status(
         elif data.on_shift is None:
             responder.on_shift = True
     responder.updated_at = now
+    _queue(
+        db,
+        {
+            "responder_id": responder.id,
+            "place_path": responder.place_path,
+            "kind": "responder",
+            "status": responder.status,
+        },
+    )
     db.flush()
     return responder
 

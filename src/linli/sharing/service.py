@@ -1,0 +1,1 @@
+"""Sharing use cases: the recipient registry and disclosures to recipients."""
