@@ -59,6 +59,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         jobs.append(asyncio.create_task(proposal_tasks.run_periodically(app.state.sessionmaker)))
         jobs.append(asyncio.create_task(points_tasks.run_periodically(app.state.sessionmaker)))
         jobs.append(asyncio.create_task(incident_tasks.run_periodically(app.state.sessionmaker)))
+        if settings.demo_mode:
+            jobs.append(
+                asyncio.create_task(incident_tasks.run_demo_periodically(app.state.sessionmaker))
+            )
         jobs.append(
             asyncio.create_task(waste_tasks.run_periodically(app.state.sessionmaker, every_s=60.0))
         )

@@ -23,6 +23,7 @@ from linli.core.time import utc_now
 from linli.device import service as device_service
 from linli.device.schemas import DeviceCreate
 from linli.environment import service as environment_service
+from linli.incident import demo as incident_demo
 from linli.place import service as place_service
 from linli.place.schemas import PlaceCreate, PlaceKind
 from linli.resident import service as resident_service
@@ -333,6 +334,8 @@ def seed_devices(db: Session, data_dir: Path) -> int:
     waste_service.seed_demo(db)
     # Noise rules per monitored place, from its GB 3096-2008 zone class (class 1 by default).
     environment_service.sync_noise_rules(db, None)
+    # The site plan's points, responders, equipment and residents who need help to leave.
+    incident_demo.seed(db)
     return made
 
 
@@ -350,6 +353,7 @@ DEMO_RULES: tuple[tuple[str, str, dict[str, object], str], ...] = (
     ("device_silent", "noise", {}, "噪声监测点离线"),
     ("device_silent", "water_level", {}, "积水监测离线"),
     ("unusual_reading", "pressure", {}, "管网压力异常"),
+    ("pipe_burst", "pressure", {}, "供水管爆管（压力骤降）"),
 )
 
 

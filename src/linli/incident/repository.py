@@ -16,6 +16,7 @@ from linli.incident.models import (
     IncidentEvent,
     IncidentHelpAnswer,
     Responder,
+    SitePoint,
 )
 
 
@@ -137,3 +138,12 @@ def responders_of_account(db: Session, account_id: int) -> list[Responder]:
 def offers_of_responder(db: Session, responder_id: int) -> list[DispatchOffer]:
     query = select(DispatchOffer).where(DispatchOffer.responder_id == responder_id)
     return list(db.scalars(query.order_by(DispatchOffer.offered_at, DispatchOffer.id)))
+
+
+def site_nodes(db: Session, place_ids: Iterable[int]) -> dict[int, str]:
+    """Place id → its point on the site plan, for those of ``place_ids`` that have one."""
+    ids = list(place_ids)
+    if not ids:
+        return {}
+    query = select(SitePoint.place_id, SitePoint.node).where(SitePoint.place_id.in_(ids))
+    return {row[0]: row[1] for row in db.execute(query)}

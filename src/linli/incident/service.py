@@ -227,6 +227,17 @@ def _managed_place(db: Session, actor: Actor, place_id: int, refusal: str) -> _P
     return _PlaceRef(place.id, place.path)
 
 
+def node_of_place(db: Session, place_id: int) -> str | None:
+    """The place's point on the site plan, else the nearest point of the places above it."""
+    place = place_service.get(db, place_id)
+    chain = [p.id for p in place_service.ancestors(db, place)]
+    points = repository.site_nodes(db, chain)
+    for pid in reversed(chain):
+        if pid in points:
+            return points[pid]
+    return None
+
+
 def _visible(db: Session, actor: Actor, incident_id: int) -> Incident:
     incident = repository.get(db, incident_id)
     if incident is None or not permissions.can_view(actor, incident.place_path):
@@ -446,6 +457,7 @@ def _fold(
         created_at=now,
         updated_at=now,
     )
+    incident.node = node_of_place(db, place.id)
     db.add(incident)
     db.flush()
     _event(db, incident, "reported", text=incident.title, data={"source": source}, at=now)
@@ -699,14 +711,19 @@ def _as_planner_offer(offer: DispatchOffer) -> planner.Offer | None:
     )
 
 
-def _plan(db: Session, incident: Incident) -> planner.Plan:
-    """The optimal plan for the open slots of one incident, from the stored registers."""
-    if incident.status == "closed":
-        raise Conflict(_("This incident is closed."))
-    site = _site(db, incident)
-    if incident.node is None or incident.node not in site.graph:
-        raise Conflict(_("Set the incident's point on the site plan before dispatching."))
-    community = _community_path(db, incident)
+def _plan_many(db: Session, incidents: list[Incident]) -> planner.Plan:
+    """One optimal plan for the open slots of incidents of one community, from the registers.
+
+    Planned together, simultaneous incidents compete for responders by severity and travel
+    time (the planner's objective) instead of first come, first served.
+    """
+    site = _site(db, incidents[0])
+    for incident in incidents:
+        if incident.status == "closed":
+            raise Conflict(_("This incident is closed."))
+        if incident.node is None or incident.node not in site.graph:
+            raise Conflict(_("Set the incident's point on the site plan before dispatching."))
+    community = _community_path(db, incidents[0])
     responders = [
         planner.Responder(
             id=r.id,
@@ -718,23 +735,36 @@ def _plan(db: Session, incident: Incident) -> planner.Plan:
         for r in repository.responders_under(db, community)
         if r.node is not None and r.node in site.graph
     ]
-    offers = [o for o in map(_as_planner_offer, repository.offers_of(db, incident.id)) if o]
+    offers = [
+        o
+        for incident in incidents
+        for o in map(_as_planner_offer, repository.offers_of(db, incident.id))
+        if o
+    ]
     aeds = [e.node for e in repository.aeds_under(db, community) if e.node in site.graph]
-    target = planner.Incident(
-        id=incident.id,
-        type=incident.type,
-        severity=incident.severity,
-        node=incident.node,
-        created=incident.created_at,
-    )
+    targets = [
+        planner.Incident(
+            id=i.id,
+            type=i.type,
+            severity=i.severity,
+            node=i.node or "",
+            created=i.created_at,
+        )
+        for i in incidents
+    ]
     return planner.plan_dispatch(
         site.graph,
-        [target],
+        targets,
         responders,
         offers=offers,
         aed_nodes=[n for n in aeds if n is not None],
         response_plans=RESPONSE_PLANS,
     )
+
+
+def _plan(db: Session, incident: Incident) -> planner.Plan:
+    """The optimal plan for the open slots of one incident, from the stored registers."""
+    return _plan_many(db, [incident])
 
 
 def _plan_out(incident_id: int, plan: planner.Plan) -> PlanOut:
@@ -835,6 +865,59 @@ def dispatch(
     now = now or utc_now()
     incident = _managed(db, actor, incident_id)
     return _send(db, incident, _plan(db, incident), actor=actor, now=now)
+
+
+def _dispatch_together(
+    db: Session, incidents: list[Incident], *, actor: Actor | None, now: dt.datetime
+) -> list[DispatchOffer]:
+    """Plan incidents community by community, each community's incidents together; send."""
+    by_community: dict[str, list[Incident]] = {}
+    site = None
+    for incident in incidents:
+        site = site or _site(db, incident)
+        if incident.status == "closed" or incident.node not in site.graph:
+            continue
+        by_community.setdefault(_community_path(db, incident), []).append(incident)
+    sent: list[DispatchOffer] = []
+    for group in by_community.values():
+        plan = _plan_many(db, group)
+        for incident in group:
+            sent.extend(_send(db, incident, plan, actor=actor, now=now))
+    return sent
+
+
+def dispatch_open(
+    db: Session, actor: Actor, place_id: int, *, now: dt.datetime | None = None
+) -> list[DispatchOffer]:
+    """Plan every open incident of a community (with a point on the plan) together and send."""
+    now = now or utc_now()
+    place = _managed_place(db, actor, place_id, _("You may not run incidents at this place."))
+    community = _scope_path(db, place.id)[1]
+    found = [
+        i
+        for i in repository.incidents(db, permissions.visible_incidents(actor), open_only=True)
+        if i.place_path.startswith(community) and i.node is not None
+    ]
+    return _dispatch_together(db, found, actor=actor, now=now)
+
+
+def auto_dispatch(
+    db: Session, incidents: list[Incident], now: dt.datetime | None = None
+) -> list[DispatchOffer]:
+    """Dispatch incidents opened by sensors at once: those with a point and a response plan.
+
+    No one waits for staff to press a button while a pipe floods a basement; staff still see
+    every offer on the board and can change the plan.
+    """
+    now = now or utc_now()
+    ready = [
+        i
+        for i in incidents
+        if i.node is not None and i.type in RESPONSE_PLANS and RESPONSE_PLANS[i.type].needs
+    ]
+    if not ready:
+        return []
+    return _dispatch_together(db, ready, actor=None, now=now)
 
 
 def offers(db: Session, actor: Actor, incident_id: int) -> list[DispatchOffer]:

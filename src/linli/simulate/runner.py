@@ -148,6 +148,7 @@ def run(
     start = clock()
     if simulator is not None:
         sim.opening = start
+    sim.live_start = start
     # Stagger first reports over one interval so that devices do not all speak at once.
     due = [(start + sim.rng.random() * min(intervals[d.uid], 5.0), d.uid) for d in devices]
     heapq.heapify(due)

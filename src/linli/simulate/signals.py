@@ -52,6 +52,15 @@ class FaultRates:
     # at a different moment for each gauge; 0 turns it off.
     flood_every_s: float = 900.0
     flood_s: float = 150.0
+    # A water main bursts by the first pressure gauge of community 1: this long after the live
+    # run starts, for this long (simulated seconds), the pressure falls by ``burst_kpa``;
+    # ``burst_s`` 0 turns it off. The history sent before the live run has no burst.
+    burst_after_s: float = 240.0
+    burst_s: float = 1_500.0
+    burst_kpa: float = 110.0
+
+
+BURST_GAUGE = "demo-c1-PP01"
 
 
 def _daily(t_s: float, peak_hour: float) -> float:
@@ -77,6 +86,8 @@ class Simulator:
         # after it so that a fresh demo shows the AQI climbing through its levels. The runner
         # anchors it to the start of the live run when the past was backfilled first.
         self.opening: float | None = None
+        # The simulated time the live run started (the runner sets it): the burst's clock.
+        self.live_start: float | None = None
 
     def _episode_factor(self, t_s: float) -> float:
         start, end = self.episode
@@ -173,7 +184,12 @@ class Simulator:
             return {"water_level": level, "battery": 90 - state.phase * 20}
         if profile == "pipe_pressure":
             demand = 0.5 + 0.5 * max(_daily(t, 7.5), _daily(t, 19.5))
-            return {"pressure": 320 - 60 * demand + g(0, 4)}
+            pressure = 320 - 60 * demand + g(0, 4)
+            if state.uid == BURST_GAUGE and self.live_start is not None:
+                since = t - self.live_start - self.faults.burst_after_s
+                if 0 <= since < self.faults.burst_s:
+                    pressure -= self.faults.burst_kpa  # the main is open to the ground
+            return {"pressure": pressure}
         if profile == "smoke_detector":
             smoke = 1.0 if self.rng.random() < 0.0005 else 0.0
             return {"smoke": smoke, "battery": 95 - state.phase * 30, "temperature": 22 + g(0, 0.5)}
