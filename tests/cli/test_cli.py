@@ -27,6 +27,7 @@ from linli.core.actor import ROLES
 from linli.core.crypto import field_cipher
 from linli.core.db import make_engine, make_sessionmaker, session_scope
 from linli.demo import seed
+from linli.incident import demo as incident_demo
 from linli.place import service as place_service
 from linli.resident import service as resident_service
 from linli.resident.schemas import id_number_valid
@@ -71,7 +72,9 @@ def test_seed_demo_is_idempotent_and_hands_out_one_login_per_role(
     counts = {t: _count(db, t) for t in ("places", "households", "residents", "accounts")}
     assert counts["households"] == 600
     assert 1300 <= counts["residents"] <= 1700
-    assert counts["accounts"] == 11
+    # One login per role, and the demo's simulated responders (accounts without a known password).
+    simulated = [r for r in incident_demo.RESPONDERS if r.simulated]
+    assert counts["accounts"] == 11 + len(simulated)
     grouped = db.execute(text("SELECT kind, count(*) FROM places GROUP BY kind")).all()
     kinds: dict[str, int] = {str(kind): int(n) for kind, n in grouped}
     assert kinds["community"] == 2

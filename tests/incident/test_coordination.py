@@ -139,8 +139,11 @@ def test_simulated_responders_accept_walk_and_arrive(db: Session, world: World) 
     responder = db.get(Responder, rid)
     assert responder is not None
     walked = [responder.node]
+    # Too soon after accepting: nobody walks a 40 m path in 2 seconds.
+    demo.step(db, START + dt.timedelta(seconds=27))
+    assert responder.node == route[0]
     for i in range(len(route) + 2):
-        demo.step(db, START + dt.timedelta(seconds=30 + 5 * i))
+        demo.step(db, START + dt.timedelta(seconds=30 + 60 * (i + 1)))
         if walked[-1] != responder.node:
             walked.append(responder.node)
     assert walked == route  # one junction per step along the fastest route

@@ -269,8 +269,9 @@ def step(db: Session, now: dt.datetime | None = None) -> int:
     """One move of the simulated responders; returns how many things they did.
 
     A pending offer older than :data:`ANSWER_AFTER` is accepted; a responder who accepted walks
-    one junction of the fastest route towards the incident, and at the incident's point reports
-    on scene (the incident moves on scene with the first arrival).
+    the fastest route towards the incident, reaching the next junction once the path's travel
+    time has gone by (one junction per step at most), and at the incident's point reports on
+    scene (the incident moves on scene with the first arrival).
     """
     from linli.incident import service
 
@@ -301,6 +302,10 @@ def step(db: Session, now: dt.datetime | None = None) -> int:
             continue
         route = paths.route(site.graph, responder.node, incident.node)
         if len(route) <= 1:
+            continue
+        # On foot at the path's speed: the next junction once its edge's time has gone by.
+        edge_s = float(site.graph.edges[route[0], route[1]][paths.WEIGHT])
+        if (now - responder.updated_at).total_seconds() < edge_s:
             continue
         responder.node = route[1]
         responder.updated_at = now
