@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 import time_machine
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,7 @@ from linli.incident.models import DispatchOffer, Incident, Responder, SitePoint
 from linli.incident.schemas import IncidentCreate
 from linli.place import service as place_service
 from linli.simulate.signals import BURST_GAUGE, FaultRates, Simulator
-from tests.conftest import World
+from tests.conftest import World, bearer
 from tests.incident.conftest import START, actor_of, alarm_rule, raise_alarm, register
 
 SQLITE = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -190,3 +191,35 @@ def test_the_simulated_burst_drops_only_the_first_gauge_during_the_live_run() ->
     assert before - during > 80
     assert other > 230
     assert after > 230
+
+
+@SQLITE
+def test_dispatch_all_over_http(client: TestClient, db: Session, world: World) -> None:
+    register(db, world, "medic1", ["first_aid"], "building:building-1")
+    db.commit()
+    staff = bearer(world, "staff1")
+    body = {
+        "place_id": world.places["c1-b1"],
+        "type": "fall",
+        "title": "fall",
+        "node": "building:building-2",
+    }
+    incident = client.post("/api/v1/incidents", json=body, headers=staff).json()
+    r = client.post(
+        "/api/v1/incidents/dispatch-all", json={"place_id": world.places["c1"]}, headers=staff
+    )
+    assert r.status_code == 200, r.text
+    assert [o["incident_id"] for o in r.json()] == [incident["id"]]
+    # Nothing left to plan: a second call sends nobody.
+    again = client.post(
+        "/api/v1/incidents/dispatch-all", json={"place_id": world.places["c1"]}, headers=staff
+    )
+    assert again.json() == []
+    refused = client.post(
+        "/api/v1/incidents/dispatch-all",
+        json={"place_id": world.places["c1"]},
+        headers=bearer(world, "staff2"),
+    )
+    assert refused.status_code == 403
+    bad = client.post("/api/v1/incidents/dispatch-all", json={"place_id": 0}, headers=staff)
+    assert bad.status_code == 422

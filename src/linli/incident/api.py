@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from linli.incident import service
 from linli.incident.schemas import (
     CloseIn,
+    DispatchAllIn,
     ConditionIn,
     EquipmentCreate,
     EquipmentOut,
@@ -84,6 +85,14 @@ def recommend(db: Db, actor: LoggedIn, incident_id: PathId) -> PlanOut:
 def dispatch(db: Db, actor: LoggedIn, incident_id: PathId) -> list[OfferOut]:
     """Send the recommended responders; each gets an offer to accept or decline."""
     out = [OfferOut.model_validate(o) for o in service.dispatch(db, actor, incident_id)]
+    db.commit()
+    return out
+
+
+@router.post("/incidents/dispatch-all", response_model=list[OfferOut])
+def dispatch_all(db: Db, actor: LoggedIn, body: DispatchAllIn) -> list[OfferOut]:
+    """Plan every open incident of the place's community together and send the offers."""
+    out = [OfferOut.model_validate(o) for o in service.dispatch_open(db, actor, body.place_id)]
     db.commit()
     return out
 

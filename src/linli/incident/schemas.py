@@ -50,6 +50,12 @@ class StepIn(BaseModel):
     note: MultilineText = Field(default="", max_length=2000)
 
 
+class DispatchAllIn(BaseModel):
+    """A community (or a place in it) whose open incidents are planned together."""
+
+    place_id: Id
+
+
 class CloseIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
