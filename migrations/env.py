@@ -19,6 +19,7 @@ import linli.points.models
 import linli.poll.models
 import linli.proposal.models
 import linli.resident.models
+import linli.core.ratelimit_models
 import linli.rule.models
 import linli.sharing.models
 import linli.telemetry.models
