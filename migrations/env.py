@@ -9,6 +9,7 @@ import linli.account.models
 import linli.alarm.models
 import linli.audit.models
 import linli.case.models
+import linli.core.ratelimit_models
 import linli.device.models
 import linli.environment.models
 import linli.incident.models
@@ -19,7 +20,6 @@ import linli.points.models
 import linli.poll.models
 import linli.proposal.models
 import linli.resident.models
-import linli.core.ratelimit_models
 import linli.rule.models
 import linli.sharing.models
 import linli.telemetry.models
