@@ -22,6 +22,7 @@ from linli.account import service as account_service
 from linli.account.schemas import AccountCreate
 from linli.app import create_app
 from linli.config import Settings
+from linli.core import ratelimit
 from linli.core.crypto import configure_field_cipher
 from linli.core.db import make_engine, make_sessionmaker, session_scope
 from linli.core.migrate import upgrade
@@ -46,6 +47,9 @@ def _settings(url: str, data_dir: Path) -> Settings:
         base_url="http://testserver",
         log_format="text",
         background_jobs=False,
+        # The suite logs in and reports a lot from one address: tests of the limits themselves
+        # (tests/core/test_ratelimit.py) put the real numbers back.
+        rate_limits=dict.fromkeys(ratelimit.DEFAULTS, "10000"),
     )
 
 

@@ -16,7 +16,7 @@ from linli import __version__
 from linli.alarm import tasks as alarm_tasks
 from linli.case import tasks as case_tasks
 from linli.config import Settings, get_settings
-from linli.core import i18n
+from linli.core import i18n, ratelimit
 from linli.core.crypto import configure_field_cipher
 from linli.core.db import make_engine, make_sessionmaker
 from linli.core.migrate import check_current, head_revision
@@ -26,6 +26,8 @@ from linli.points import tasks as points_tasks
 from linli.proposal import tasks as proposal_tasks
 from linli.routing import ROUTERS
 from linli.rule.runtime import RuleRuntime
+from linli.sharing import service as sharing_service
+from linli.sharing import tasks as sharing_tasks
 from linli.telemetry import tasks as telemetry_tasks
 from linli.telemetry.api import lifespan as telemetry_lifespan
 from linli.waste import tasks as waste_tasks
@@ -59,6 +61,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         jobs.append(asyncio.create_task(proposal_tasks.run_periodically(app.state.sessionmaker)))
         jobs.append(asyncio.create_task(points_tasks.run_periodically(app.state.sessionmaker)))
         jobs.append(asyncio.create_task(incident_tasks.run_periodically(app.state.sessionmaker)))
+        jobs.append(asyncio.create_task(ratelimit.run_periodically(app.state.sessionmaker)))
+        jobs.append(asyncio.create_task(sharing_tasks.run_periodically(app.state.sessionmaker)))
         if settings.demo_mode:
             jobs.append(
                 asyncio.create_task(incident_tasks.run_demo_periodically(app.state.sessionmaker))
@@ -91,6 +95,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     settings = settings or get_settings()
     settings.secret_bytes()  # refuse missing or default keys before using them at all
     configure_field_cipher(settings.field_key())
+    ratelimit.configure(settings)
+    sharing_service.configure(settings.base_url)
     engine = make_engine(settings.effective_database_url)
     if check_schema:
         try:

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=5, ge=0, le=60)
     login_max_failures: int = Field(default=5, ge=1)
     login_failure_window_minutes: int = Field(default=30, ge=1)
+    # Overrides of the named rate limits (docs/security.md), JSON in the environment:
+    # LINLI_RATE_LIMITS='{"login.ip": "40/1m", "poll.vote.account": "off"}'.
+    rate_limits: dict[str, str] = Field(default_factory=dict)
     # Periodic jobs in the web process (device online/offline sweep, retention purge). Turn off
     # in all but one process when several serve the same database.
     background_jobs: bool = True

@@ -18,6 +18,10 @@ from linli.environment import api as environment_api
 from linli.environment import aqi_api as environment_aqi_api
 from linli.environment import pages as environment_pages
 from linli.incident import api as incident_api
+from linli.incident import pages as incident_pages
+from linli.incident import responder_pages as incident_responder_pages
+from linli.incident import warnings_api as incident_warnings_api
+from linli.incident import warnings_pages as incident_warnings_pages
 from linli.notice import api as notice_api
 from linli.notice import pages as notice_pages
 from linli.notification import api as notification_api
@@ -34,6 +38,8 @@ from linli.resident import api as resident_api
 from linli.resident import pages as resident_pages
 from linli.rule import api as rule_api
 from linli.rule import pages as rule_pages
+from linli.sharing import api as sharing_api
+from linli.sharing import pages as sharing_pages
 from linli.standards.cap import api as cap_api
 from linli.standards.open311 import api as open311_api
 from linli.standards.sta import api as sta_api
@@ -85,6 +91,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     points_pages.router,
     points_api.router,
     incident_api.router,
+    incident_pages.router,
+    incident_responder_pages.router,
+    incident_warnings_api.router,
+    incident_warnings_pages.router,
+    sharing_pages.router,
+    sharing_api.router,
+    sharing_api.feed_router,
     # Last: its /api/v1/{device_token}/telemetry alias must not shadow a named route.
     telemetry_api.router,
 )

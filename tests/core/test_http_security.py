@@ -317,6 +317,14 @@ def _tiny_png() -> bytes:
 
 
 @pytest.fixture
+def c1_recipient(db: Session, world: World) -> int:
+    """A recipient of c1's incidents in the sharing registry (kept by c1's administrator)."""
+    from tests.sharing.conftest import recipient
+
+    return recipient(db, world).id
+
+
+@pytest.fixture
 def c1_notice(db: Session, world: World) -> tuple[int, int]:
     """A notice and an emergency check-in of a building of c1 where bob does not live."""
     from linli.notice import service as notice_service
@@ -373,9 +381,11 @@ def test_other_community_staff_never_read_c1_objects(
     c1_notice: tuple[int, int],
     c1_redemption: int,
     c1_incident: dict[str, int],
+    c1_recipient: int,
 ) -> None:
     ids = c1_objects(world, c1_device, c1_rule, c1_alarm)
     ids |= c1_incident
+    ids |= {"recipient_id": c1_recipient}
     ids |= {"redemption_id": c1_redemption, "community_id": world.places["c1"]}
     ids |= {"notice_id": c1_notice[0], "emergency_id": c1_notice[1]}
     ids |= {"case_id": c1_case[0], "photo_id": c1_case[1]}
@@ -391,7 +401,9 @@ def test_other_community_staff_never_read_c1_objects(
         assert not missing, f"add {missing} of {path} to the cross-tenant matrix"
         url = fill(path, ids)
         # The object exists and c1 staff may read it: the refusals below mean something.
-        own = client.get(url, headers=bearer(world, "staff1"))
+        # The sharing registry is kept by administrators only (least privilege).
+        owner = "admin1" if path.startswith("/api/v1/sharing/") else "staff1"
+        own = client.get(url, headers=bearer(world, owner))
         assert own.status_code == 200, (path, own.text)
         # Other tenants; in c1, a resident of another household and a role without resident
         # access (both may see c1's places, not its people).
@@ -405,6 +417,9 @@ def test_other_community_staff_never_read_c1_objects(
         elif not path.startswith(("/api/v1/places/", "/api/v1/proposals/")):
             # Places and suggestions are public within their community (never their authors).
             outsiders += ["bob", "pm1"]
+        if path.startswith("/api/v1/sharing/"):
+            # c1's own staff and auditor do not keep its recipient registry either.
+            outsiders += ["staff1", "auditor1"]
         for outsider in outsiders:
             r = client.get(url, headers=bearer(world, outsider))
             assert r.status_code in (403, 404), (outsider, path, r.status_code, r.text)
@@ -493,3 +508,24 @@ def test_huge_or_negative_ids_are_client_errors(client: TestClient, world: World
     for query in ("action=%00", "actor_username=a%00", "subject_resident_id=-5", "page=0"):
         r = client.get(f"/api/v1/audit/events?{query}", headers=auditor)
         assert r.status_code == 422, (query, r.status_code)
+
+
+def test_sharing_feeds_take_only_a_feed_token(
+    client: TestClient, db: Session, world: World, c1_recipient: int
+) -> None:
+    """The recipients' CAP feeds are not public and not for sessions or API keys (401)."""
+    from tests.conftest import login
+
+    paths = [
+        f"/sharing/feeds/{c1_recipient}/alerts.atom",
+        f"/sharing/feeds/{c1_recipient}/alerts/1.xml",
+    ]
+    for path in paths:
+        for headers in ({}, bearer(world, "admin1"), {"Authorization": "Bearer lsf_forged"}):
+            r = client.get(path, headers=headers)
+            assert r.status_code == 401, (path, headers, r.status_code)
+            assert r.headers["content-type"].startswith("application/problem+json")
+    login(client, "admin1")
+    for path in paths:
+        assert client.get(path).status_code == 401, path
+        assert client.post(path).status_code == 405, path

@@ -206,20 +206,92 @@ def test_dispatch_all_over_http(client: TestClient, db: Session, world: World) -
     }
     incident = client.post("/api/v1/incidents", json=body, headers=staff).json()
     r = client.post(
-        "/api/v1/incidents/dispatch-all", json={"place_id": world.places["c1"]}, headers=staff
+        "/api/v1/incident-dispatches", json={"place_id": world.places["c1"]}, headers=staff
     )
     assert r.status_code == 200, r.text
     assert [o["incident_id"] for o in r.json()] == [incident["id"]]
     # Nothing left to plan: a second call sends nobody.
     again = client.post(
-        "/api/v1/incidents/dispatch-all", json={"place_id": world.places["c1"]}, headers=staff
+        "/api/v1/incident-dispatches", json={"place_id": world.places["c1"]}, headers=staff
     )
     assert again.json() == []
     refused = client.post(
-        "/api/v1/incidents/dispatch-all",
+        "/api/v1/incident-dispatches",
         json={"place_id": world.places["c1"]},
         headers=bearer(world, "staff2"),
     )
     assert refused.status_code == 403
-    bad = client.post("/api/v1/incidents/dispatch-all", json={"place_id": 0}, headers=staff)
+    bad = client.post("/api/v1/incident-dispatches", json={"place_id": 0}, headers=staff)
     assert bad.status_code == 422
+
+
+@SQLITE
+def test_a_problem_report_becomes_an_incident_once(
+    client: TestClient, db: Session, world: World
+) -> None:
+    from tests.case.conftest import file_case
+
+    _point(db, world, "c1-b1", "building:building-1")
+    db.commit()
+    case = file_case(db, world, text="地下室水管爆了，水一直在涨", place="c1-b1u1")
+    staff = bearer(world, "staff1")
+    url = f"/api/v1/incidents/from-case/{case.id}"
+    body = {"type": "pipe_burst", "severity": 3}
+    # The reporter and another community's staff see the (public) report but do not run
+    # incidents there.
+    assert client.post(url, json=body, headers=bearer(world, "alice")).status_code == 403
+    assert client.post(url, json=body, headers=bearer(world, "staff2")).status_code == 403
+    bad = client.post(url, json={"type": "volcano"}, headers=staff)
+    assert bad.status_code == 422
+    r = client.post(url, json=body, headers=staff)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert made["source"] == "report"
+    assert made["type"] == "pipe_burst"
+    assert made["node"] == "building:building-1"  # the unit's building's point
+    assert "水管爆了" in made["description"]
+    again = client.post(url, json=body, headers=staff)
+    assert again.status_code == 409
+    # The report's handlers see where it went.
+    detail = client.get(f"/api/v1/cases/{case.id}", headers=staff).json()
+    assert any(f"#{made['id']}" in (e.get("text") or "") for e in detail["timeline"])
+    events = client.get(f"/api/v1/incidents/{made['id']}", headers=staff).json()["timeline"]
+    assert events[0]["data"]["case_id"] == case.id
+
+
+@SQLITE
+def test_a_shift_given_over_the_api_applies_at_once(
+    client: TestClient, db: Session, world: World, clock: time_machine.Traveller
+) -> None:
+    from tests.incident.conftest import responder_account
+
+    account_id = responder_account(db, world, "nightguard")
+    db.commit()
+    staff = bearer(world, "staff1")
+    body = {
+        "account_id": account_id,
+        "place_id": world.places["c1"],
+        "display_name": "Night guard",
+        "skills": ["security"],
+        "node": "gate:south-gate",
+        "shift_start": "20:00",
+        "shift_end": "08:00",
+    }
+    r = client.post("/api/v1/responders", json=body, headers=staff)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    # 10:00 in Shanghai: outside a 20:00–08:00 shift.
+    assert (made["shift_start"], made["shift_end"]) == ("20:00", "08:00")
+    assert made["status"] == "off_duty"
+    assert made["on_shift"] is False
+    day = client.post(
+        f"/api/v1/responders/{made['id']}/status",
+        json={"shift_start": "08:00", "shift_end": "20:00"},
+        headers=staff,
+    )
+    assert day.status_code == 200, day.text
+    assert (day.json()["status"], day.json()["on_shift"]) == ("available", True)
+    half = client.post(
+        f"/api/v1/responders/{made['id']}/status", json={"shift_start": "08:00"}, headers=staff
+    )
+    assert half.status_code == 422

@@ -44,6 +44,7 @@ ACTION_LABELS = {
     "assist.started": N_("Started acting for the resident, in person"),
     "assist.ended": N_("Stopped acting for the resident"),
     "permission.denied": N_("Was refused"),
+    "ratelimit.refused": N_("Was stopped for trying too often"),
 }
 
 # Filters of the audit search: action prefixes with a label.

@@ -26,9 +26,11 @@ from linli.case.schemas import (
     SimilarQuery,
     TriageBody,
 )
+from linli.core import ratelimit
 from linli.core.errors import ValidationFailed
 from linli.core.i18n import gettext as _
 from linli.core.pagination import Page, PageParams
+from linli.web import ratelimit as limits
 from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId
 
 router = APIRouter(prefix="/api/v1", tags=["cases"], dependencies=[CsrfChecked])
@@ -68,6 +70,7 @@ def similar_cases(db: Db, actor: LoggedIn, body: SimilarQuery) -> list[SimilarCa
 @router.post("/cases", response_model=CaseRead, status_code=201)
 def report_case(db: Db, actor: LoggedIn, body: CaseCreate) -> CaseRead:
     """Report a problem (a resident, or staff for a resident in assisted mode)."""
+    limits.enforce(db, actor, ratelimit.CASE_REPORT_ACCOUNT)
     case = service.report(db, actor, body)
     read = service.to_read(actor, case)
     db.commit()

@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 from linli.case import service
 from linli.case.photos import MAX_BYTES
 from linli.case.schemas import CaseCreate, CaseFilter, SimilarQuery
+from linli.core import ratelimit
 from linli.core.actor import Actor
 from linli.core.errors import LinliError, NotFound, PermissionDenied, ValidationFailed
 from linli.core.i18n import gettext as _
 from linli.core.pagination import PageParams
+from linli.web import ratelimit as limits
 from linli.web import shell
 from linli.web.deps import CsrfChecked, CurrentActor, Db, LoggedIn, PathId
 from linli.web.shell import N_, view
@@ -224,6 +226,7 @@ async def report_submit(
         )
     if step in STEPS[:-1]:
         return _report_form(request, db, actor, step=STEPS[STEPS.index(step) + 1], values=values)
+    limits.enforce(db, actor, ratelimit.CASE_REPORT_ACCOUNT)
     data = await photo.read(MAX_BYTES + 1) if photo is not None and photo.filename else b""
     try:
         body = CaseCreate(

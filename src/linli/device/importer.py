@@ -77,6 +77,15 @@ def check(db: Session, actor: Actor, raw: bytes) -> ImportReport:
     if text is None:
         report.errors.append(RowError(0, "", N_("Save the sheet as CSV in UTF-8 and try again.")))
         return report
+    try:
+        return _check_text(db, actor, text, report)
+    except csv.Error:  # e.g. a cell above the csv module's size limit (found by tests/fuzz)
+        report.rows = []
+        report.errors.append(RowError(0, "", N_("Save the sheet as CSV in UTF-8 and try again.")))
+        return report
+
+
+def _check_text(db: Session, actor: Actor, text: str, report: ImportReport) -> ImportReport:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]

@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from linli.core import ratelimit
 from linli.environment import service
 from linli.environment.schemas import (
     AirRead,
@@ -21,7 +22,8 @@ from linli.environment.schemas import (
     WaterRead,
     parse_time,
 )
-from linli.web.deps import CsrfChecked, Db, QueryId
+from linli.web import ratelimit as limits
+from linli.web.deps import CsrfChecked, CurrentActor, Db, QueryId
 
 # Public open data: no login (tests/core/test_http_security.py lists these as the public routes).
 router = APIRouter(prefix="/api/v1", tags=["environment"], dependencies=[CsrfChecked])
@@ -135,6 +137,7 @@ def _observations(
 @router.get("/environment/observations.json")
 def observations_json(
     db: Db,
+    actor: CurrentActor,
     kind: Annotated[ObservationType, Query(alias="type")] = "air",
     place: QueryId = None,
     start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
@@ -142,6 +145,7 @@ def observations_json(
 ) -> Response:
     """Open data: FIWARE AirQualityObserved, NoiseLevelObserved or WaterQualityObserved
     entities (key-values) of a community's monitors, hourly or per noise day."""
+    limits.enforce(db, actor, ratelimit.EXPORT_PUBLIC_IP)
     _profile, rows = _observations(db, kind, place, start, end)
     return Response(
         orjson.dumps(rows),
@@ -156,12 +160,14 @@ def observations_json(
 @router.get("/environment/observations.csv")
 def observations_csv(
     db: Db,
+    actor: CurrentActor,
     kind: Annotated[ObservationType, Query(alias="type")] = "air",
     place: QueryId = None,
     start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
 ) -> Response:
     """The same open data as CSV: one column per FIWARE attribute (GeoJSON and lists as JSON)."""
+    limits.enforce(db, actor, ratelimit.EXPORT_PUBLIC_IP)
     profile, rows = _observations(db, kind, place, start, end)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")

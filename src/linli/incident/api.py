@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from linli.incident import service
+from linli.incident import service, shifts
 from linli.incident.schemas import (
     CloseIn,
-    DispatchAllIn,
     ConditionIn,
+    DispatchAllIn,
     EquipmentCreate,
     EquipmentOut,
+    FromCaseIn,
     IncidentCreate,
     IncidentDetail,
     IncidentOut,
@@ -37,6 +38,14 @@ def list_incidents(db: Db, actor: LoggedIn, include_closed: bool = False) -> lis
 def create_incident(db: Db, actor: LoggedIn, body: IncidentCreate) -> IncidentOut:
     """Open an incident at a place the caller runs."""
     out = IncidentOut.model_validate(service.create(db, actor, body))
+    db.commit()
+    return out
+
+
+@router.post("/incidents/from-case/{case_id}", response_model=IncidentOut, status_code=201)
+def incident_from_case(db: Db, actor: LoggedIn, case_id: PathId, body: FromCaseIn) -> IncidentOut:
+    """Open an incident from a resident's problem report (staff of its place; once per report)."""
+    out = IncidentOut.model_validate(service.from_case(db, actor, case_id, body))
     db.commit()
     return out
 
@@ -89,7 +98,7 @@ def dispatch(db: Db, actor: LoggedIn, incident_id: PathId) -> list[OfferOut]:
     return out
 
 
-@router.post("/incidents/dispatch-all", response_model=list[OfferOut])
+@router.post("/incident-dispatches", response_model=list[OfferOut])
 def dispatch_all(db: Db, actor: LoggedIn, body: DispatchAllIn) -> list[OfferOut]:
     """Plan every open incident of the place's community together and send the offers."""
     out = [OfferOut.model_validate(o) for o in service.dispatch_open(db, actor, body.place_id)]
@@ -112,7 +121,11 @@ def list_responders(db: Db, actor: LoggedIn) -> list[ResponderOut]:
 @router.post("/responders", response_model=ResponderOut, status_code=201)
 def register_responder(db: Db, actor: LoggedIn, body: ResponderCreate) -> ResponderOut:
     """Put an account on a community's responder register."""
-    out = ResponderOut.model_validate(service.register_responder(db, actor, body))
+    responder = service.register_responder(db, actor, body)
+    if body.shift_start is not None and body.shift_end is not None:
+        # On or off duty at once by the shift, not only from its next start or end.
+        shifts.set_shift(db, actor, responder.id, body.shift_start, body.shift_end)
+    out = ResponderOut.model_validate(responder)
     db.commit()
     return out
 
@@ -127,7 +140,10 @@ def set_responder_status(
     db: Db, actor: LoggedIn, responder_id: PathId, body: ResponderStatusIn
 ) -> ResponderOut:
     """Status, position or shift, by staff of the place or the responder themselves."""
-    out = ResponderOut.model_validate(service.set_responder_status(db, actor, responder_id, body))
+    responder = service.set_responder_status(db, actor, responder_id, body)
+    if body.shift_start is not None and body.shift_end is not None:
+        shifts.set_shift(db, actor, responder.id, body.shift_start, body.shift_end)
+    out = ResponderOut.model_validate(responder)
     db.commit()
     return out
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from linli.incident.models import (
     DispatchOffer,
     Equipment,
+    EvacuationNeed,
     Incident,
     IncidentAlarm,
+    IncidentBroadcast,
     IncidentEvent,
     IncidentHelpAnswer,
     Responder,
@@ -147,3 +149,81 @@ def site_nodes(db: Session, place_ids: Iterable[int]) -> dict[int, str]:
         return {}
     query = select(SitePoint.place_id, SitePoint.node).where(SitePoint.place_id.in_(ids))
     return {row[0]: row[1] for row in db.execute(query)}
+
+
+# --- reads for the live board and the incident page -------------------------------------------
+
+
+def offers_of_incidents(db: Session, incident_ids: Iterable[int]) -> list[DispatchOffer]:
+    """Every offer of these incidents, oldest first."""
+    ids = list(incident_ids)
+    if not ids:
+        return []
+    query = select(DispatchOffer).where(DispatchOffer.incident_id.in_(ids))
+    return list(db.scalars(query.order_by(DispatchOffer.offered_at, DispatchOffer.id)))
+
+
+def broadcasts_of(db: Session, incident_ids: Iterable[int]) -> list[IncidentBroadcast]:
+    """The emergency broadcasts sent because of these incidents, oldest first."""
+    ids = list(incident_ids)
+    if not ids:
+        return []
+    query = select(IncidentBroadcast).where(IncidentBroadcast.incident_id.in_(ids))
+    return list(db.scalars(query.order_by(IncidentBroadcast.id)))
+
+
+def site_points_under(db: Session, paths: Iterable[str]) -> list[SitePoint]:
+    """Where the places at or under these paths stand on the site plan."""
+    prefixes = sorted(set(paths))
+    if not prefixes:
+        return []
+    query = select(SitePoint).where(
+        or_(*(SitePoint.place_path.startswith(p, autoescape=True) for p in prefixes))
+    )
+    return list(db.scalars(query.order_by(SitePoint.place_path)))
+
+
+# --- site points, warnings and evacuation needs (incident.warnings) ---------------------------
+
+
+def site_point(db: Session, place_id: int) -> SitePoint | None:
+    return db.scalars(select(SitePoint).where(SitePoint.place_id == place_id)).first()
+
+
+def evacuation_need(db: Session, resident_id: int) -> EvacuationNeed | None:
+    query = select(EvacuationNeed).where(EvacuationNeed.resident_id == resident_id)
+    return db.scalars(query).first()
+
+
+def evacuation_needs_of(db: Session, resident_ids: Iterable[int]) -> list[EvacuationNeed]:
+    ids = list(resident_ids)
+    if not ids:
+        return []
+    query = select(EvacuationNeed).where(EvacuationNeed.resident_id.in_(ids))
+    return list(db.scalars(query.order_by(EvacuationNeed.resident_id)))
+
+
+# --- shifts and the responder's phone page (incident.shifts, incident.responder_pages) --------
+
+
+def responders_with_shift(db: Session) -> list[Responder]:
+    """Responders given a daily shift (both times set)."""
+    query = select(Responder).where(
+        Responder.shift_start.is_not(None), Responder.shift_end.is_not(None)
+    )
+    return list(db.scalars(query.order_by(Responder.id)))
+
+
+def live_offers_of_account(db: Session, account_id: int) -> list[DispatchOffer]:
+    """The pending and accepted offers of an account's responders on incidents still open."""
+    query = (
+        select(DispatchOffer)
+        .join(Responder, Responder.id == DispatchOffer.responder_id)
+        .join(Incident, Incident.id == DispatchOffer.incident_id)
+        .where(
+            Responder.account_id == account_id,
+            DispatchOffer.status.in_(("offered", "accepted")),
+            Incident.status != "closed",
+        )
+    )
+    return list(db.scalars(query.order_by(DispatchOffer.offered_at, DispatchOffer.id)))

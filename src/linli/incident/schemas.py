@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from linli.core.validation import Id, MultilineText, PlainText
 
@@ -18,6 +18,21 @@ EquipmentKind = Literal["pump", "aed", "extinguisher", "sandbags", "other"]
 Condition = Literal["ready", "needs_service", "out_of_service"]
 Skill = PlainText
 Node = PlainText
+# A daily shift's start or end: local wall-clock time, 24-hour "HH:MM".
+ShiftTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class _ShiftPair(BaseModel):
+    """Shift start and end come together: both or neither."""
+
+    shift_start: ShiftTime | None = None
+    shift_end: ShiftTime | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> _ShiftPair:
+        if (self.shift_start is None) != (self.shift_end is None):
+            raise ValueError("give both the start and the end of the shift, or neither")
+        return self
 
 
 class IncidentCreate(BaseModel):
@@ -54,6 +69,13 @@ class DispatchAllIn(BaseModel):
     """A community (or a place in it) whose open incidents are planned together."""
 
     place_id: Id
+
+
+class FromCaseIn(BaseModel):
+    """What a problem report becomes: the incident's type and severity."""
+
+    type: str = Field(min_length=1, max_length=32)
+    severity: int = Field(default=3, ge=1, le=4)
 
 
 class CloseIn(BaseModel):
@@ -99,7 +121,7 @@ class IncidentDetail(IncidentOut):
     alarm_ids: list[int] = []
 
 
-class ResponderCreate(BaseModel):
+class ResponderCreate(_ShiftPair):
     model_config = ConfigDict(str_strip_whitespace=True)
 
     account_id: Id
@@ -111,7 +133,7 @@ class ResponderCreate(BaseModel):
     on_shift: bool = True
 
 
-class ResponderStatusIn(BaseModel):
+class ResponderStatusIn(_ShiftPair):
     model_config = ConfigDict(str_strip_whitespace=True)
 
     status: ResponderState | None = None
@@ -131,6 +153,8 @@ class ResponderOut(BaseModel):
     status: str
     node: str | None
     on_shift: bool
+    shift_start: str | None = None
+    shift_end: str | None = None
 
 
 class EquipmentCreate(BaseModel):

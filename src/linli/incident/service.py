@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from linli.account import service as account_service
 from linli.alarm import service as alarm_service
+from linli.case import service as case_service
 from linli.core.actor import Actor
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from linli.core.events import hub
 from linli.core.i18n import _
 from linli.core.time import utc_now
 from linli.incident import dispatch as planner
-from linli.incident import permissions, repository
+from linli.incident import linkage, permissions, repository
 from linli.incident.models import (
     DispatchOffer,
     Equipment,
@@ -39,6 +40,7 @@ from linli.incident.paths import Site, demo_site_graph
 from linli.incident.schemas import (
     EquipmentCreate,
     EventOut,
+    FromCaseIn,
     IncidentCreate,
     IncidentDetail,
     IncidentOut,
@@ -293,6 +295,61 @@ def create(
     db.add(incident)
     db.flush()
     _event(db, incident, "reported", actor=actor, text=data.title, at=now)
+    linkage.share(db, incident, "Alert", now)
+    return incident
+
+
+def from_case(
+    db: Session,
+    actor: Actor,
+    case_id: int,
+    data: FromCaseIn,
+    *,
+    now: dt.datetime | None = None,
+) -> Incident:
+    """Staff turn a resident's problem report into an incident (once per report).
+
+    The incident takes the report's place, point and words; the report's timeline gets a staff
+    note pointing at the incident, so whoever works the report sees where it went.
+    """
+    now = now or utc_now()
+    case = case_service.get(db, actor, case_id)
+    place = _managed_place(db, actor, case.place_id, _("You may not open incidents at this place."))
+    _check_type(data.type)
+    key = f"case#{case.id}"
+    existing = repository.open_with_key(db, key, dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    if existing is not None:
+        raise Conflict(_("This report is already an open incident."))
+    incident = Incident(
+        place_id=place.id,
+        place_path=place.path,
+        type=data.type,
+        severity=data.severity,
+        title=case.title[:200],
+        description=case.description,
+        node=node_of_place(db, place.id),
+        lat=case.lat,
+        lon=case.lon,
+        status="reported",
+        source="report",
+        dedup_key=key,
+        created_by_account_id=actor.account_id,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(incident)
+    db.flush()
+    _event(
+        db,
+        incident,
+        "reported",
+        actor=actor,
+        text=incident.title,
+        data={"source": "report", "case_id": case.id, "case_ref": case.ref},
+        at=now,
+    )
+    case_service.note(db, actor, case.id, _("Opened as incident #%(id)s.") % {"id": incident.id})
+    linkage.share(db, incident, "Alert", now)
     return incident
 
 
@@ -336,6 +393,7 @@ def update(
             at=now,
         )
         incident.severity = data.severity
+        linkage.share(db, incident, "Update", now)
     if data.node is not None and data.node != incident.node:
         _check_node(_site(db, incident), data.node)
         _event(db, incident, "located", actor=actor, data={"node": data.node}, at=now)
@@ -419,6 +477,7 @@ def close(
     _event(db, incident, "status", actor=actor, data={"from": before, "to": "closed"}, at=now)
     _event(db, incident, "after_action", actor=actor, text=incident.after_action, at=now)
     db.flush()
+    linkage.share(db, incident, "Update", now)
     return incident
 
 
@@ -443,6 +502,7 @@ def _fold(
     if incident is not None:
         if severity > incident.severity:
             incident.severity = severity
+            linkage.share(db, incident, "Update", now)
         return incident, False
     place = place_service.get(db, place_id)
     incident = Incident(
@@ -461,6 +521,9 @@ def _fold(
     db.add(incident)
     db.flush()
     _event(db, incident, "reported", text=incident.title, data={"source": source}, at=now)
+    if source != "checkin":
+        # A call for help is shared once its answer is linked (from_help_answers).
+        linkage.share(db, incident, "Alert", now)
     return incident, True
 
 
@@ -545,6 +608,7 @@ def from_help_answers(db: Session, now: dt.datetime | None = None) -> list[Incid
             at=now,
         )
         db.flush()
+        linkage.share(db, incident, "Alert" if new else "Update", now)
     return opened
 
 
@@ -575,6 +639,8 @@ def register_responder(
         status="available" if data.on_shift else "off_duty",
         node=data.node,
         on_shift=data.on_shift,
+        shift_start=data.shift_start,
+        shift_end=data.shift_end,
         updated_at=now,
     )
     db.add(responder)
@@ -623,6 +689,10 @@ def set_responder_status(
     if data.node is not None:
         _check_node(_demo_site(), data.node)
         responder.node = data.node
+    if data.shift_start is not None and data.shift_end is not None:
+        # A new duty shift; the incident round puts them on or off duty by it from now on.
+        responder.shift_start = data.shift_start
+        responder.shift_end = data.shift_end
     if data.on_shift is not None:
         responder.on_shift = data.on_shift
         if not data.on_shift:

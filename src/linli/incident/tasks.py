@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from linli.core.time import utc_now
-from linli.incident import service
+from linli.incident import service, shifts
 
 log = logging.getLogger("linli.incident")
 
@@ -25,6 +25,8 @@ def run_once(
     """One round in its own transaction: (incidents opened, offers timed out)."""
     now = now or utc_now()
     with maker() as db:
+        # Shifts first: whoever has just come on duty can be sent in this very round.
+        shifts.apply_shifts(db, now)
         opened = service.from_alarms(db, now) + service.from_help_answers(db, now)
         # Incidents sensors and calls for help opened get their responders in the same round.
         service.auto_dispatch(db, opened, now)

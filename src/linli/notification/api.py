@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from linli.core import ratelimit
 from linli.core.pagination import Page, PageParams
 from linli.notification import service
 from linli.notification.schemas import (
@@ -21,6 +22,7 @@ from linli.notification.schemas import (
     ReadAllResult,
     Status,
 )
+from linli.web import ratelimit as limits
 from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"], dependencies=[CsrfChecked])
@@ -113,6 +115,7 @@ def outbox(
 @router.post("/notification-outbox/{notification_id}/retry", response_model=OutboxRow)
 def retry(db: Db, actor: LoggedIn, notification_id: PathId) -> OutboxRow:
     """Send a dead message again (administrators of its endpoint's place)."""
+    limits.enforce(db, actor, ratelimit.NOTIFICATION_RETRY_ACCOUNT)
     row = service.retry(db, actor, notification_id)
     db.commit()
     return row

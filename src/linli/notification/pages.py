@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from linli.core import ratelimit
 from linli.core.actor import Actor
 from linli.core.errors import LinliError, PermissionDenied
 from linli.core.events import Event, hub
@@ -22,6 +23,7 @@ from linli.core.i18n import gettext as _
 from linli.core.pagination import PageParams
 from linli.notification import service
 from linli.notification.schemas import EndpointCreate, EndpointUpdate, PreferencesUpdate
+from linli.web import ratelimit as limits
 from linli.web import shell
 from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId
 from linli.web.shell import N_, view
@@ -295,6 +297,7 @@ def console(
 @router.post("/console/notifications/{notification_id}/retry")
 def console_retry(db: Db, actor: LoggedIn, notification_id: PathId) -> Response:
     _require_view(actor)
+    limits.enforce(db, actor, ratelimit.NOTIFICATION_RETRY_ACCOUNT)
     service.retry(db, actor, notification_id)
     db.commit()
     return RedirectResponse("/console/notifications?done=retried", status_code=303)

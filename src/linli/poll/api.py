@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
+from linli.core import ratelimit
 from linli.core.pagination import Page, PageParams
 from linli.poll import service
 from linli.poll.schemas import (
@@ -18,6 +19,7 @@ from linli.poll.schemas import (
     ReceiptCheck,
     VoteCast,
 )
+from linli.web import ratelimit as limits
 from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId
 
 router = APIRouter(prefix="/api/v1", tags=["polls"], dependencies=[CsrfChecked])
@@ -63,6 +65,7 @@ def close_poll(db: Db, actor: LoggedIn, poll_id: PathId) -> PollRead:
 @router.post("/polls/{poll_id}/vote", response_model=Receipt, status_code=201)
 def vote(db: Db, actor: LoggedIn, poll_id: PathId, body: VoteCast) -> Receipt:
     """Cast one ballot; the receipt is shown only in this answer. 409 when already voted."""
+    limits.enforce(db, actor, ratelimit.POLL_VOTE_ACCOUNT)
     receipt = service.vote(db, actor, poll_id, body.option_id)
     db.commit()
     return receipt

@@ -10,11 +10,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from linli.core import ratelimit
 from linli.core.errors import LinliError, PermissionDenied
 from linli.core.i18n import gettext as _
 from linli.core.pagination import PageParams
 from linli.poll import service
 from linli.poll.schemas import PaperBallot, PollCreate, PollResults
+from linli.web import ratelimit as limits
 from linli.web import shell
 from linli.web.deps import CsrfChecked, CurrentActor, Db, LoggedIn, PathId
 from linli.web.shell import N_, view
@@ -78,6 +80,7 @@ def poll_vote(
     request: Request, db: Db, actor: LoggedIn, poll_id: PathId, option_id: Text = ""
 ) -> Response:
     """Cast the ballot and show the receipt, once."""
+    limits.enforce(db, actor, ratelimit.POLL_VOTE_ACCOUNT)
     poll = service.get(db, actor, poll_id)
     if not option_id.isdigit():
         mine = service.my_vote(db, actor, poll_id)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from linli.core import ratelimit
 from linli.core.pagination import Page, PageParams
 from linli.proposal import service
 from linli.proposal.schemas import (
@@ -18,6 +19,7 @@ from linli.proposal.schemas import (
     SettingRead,
     SettingUpdate,
 )
+from linli.web import ratelimit as limits
 from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId
 
 router = APIRouter(prefix="/api/v1", tags=["proposals"], dependencies=[CsrfChecked])
@@ -41,6 +43,7 @@ def list_proposals(db: Db, actor: LoggedIn, paging: Paging, filters: Filters) ->
 @router.post("/proposals", response_model=ProposalDetail, status_code=201)
 def propose(db: Db, actor: LoggedIn, body: ProposalCreate) -> ProposalDetail:
     """Make a suggestion for one's community or a place in it (residents of that place)."""
+    limits.enforce(db, actor, ratelimit.PROPOSAL_CREATE_ACCOUNT)
     p = service.propose(db, actor, body)
     db.commit()
     return _detail(db, actor, p.id)
@@ -69,6 +72,7 @@ def get_proposal(db: Db, actor: LoggedIn, proposal_id: PathId) -> ProposalDetail
 @router.post("/proposals/{proposal_id}/support", response_model=ProposalDetail)
 def support(db: Db, actor: LoggedIn, proposal_id: PathId) -> ProposalDetail:
     """Support a suggestion (once per resident; 409 the second time)."""
+    limits.enforce(db, actor, ratelimit.PROPOSAL_SUPPORT_ACCOUNT)
     service.support(db, actor, proposal_id)
     db.commit()
     return _detail(db, actor, proposal_id)

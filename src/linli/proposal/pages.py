@@ -10,12 +10,14 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from linli.core import ratelimit
 from linli.core.actor import Actor
 from linli.core.errors import PermissionDenied
 from linli.core.i18n import gettext as _
 from linli.core.pagination import PageParams
 from linli.proposal import service
 from linli.proposal.schemas import AnswerCreate, HideCreate, ProposalCreate, ProposalFilter
+from linli.web import ratelimit as limits
 from linli.web import shell
 from linli.web.deps import CsrfChecked, CurrentActor, Db, LoggedIn, PathId
 from linli.web.shell import N_, view
@@ -119,6 +121,7 @@ def public_detail(
 @router.post("/proposals/{proposal_id}/support")
 def support(db: Db, actor: LoggedIn, proposal_id: PathId) -> Response:
     """Support the suggestion, then come back to it."""
+    limits.enforce(db, actor, ratelimit.PROPOSAL_SUPPORT_ACCOUNT)
     service.support(db, actor, proposal_id)
     db.commit()
     return RedirectResponse(f"/proposals/{proposal_id}?done=supported", status_code=303)
@@ -238,6 +241,7 @@ def new_submit(
         )
     if len(asked) < len(STEPS):
         return _form_page(request, places, form, step=STEPS[len(asked)])
+    limits.enforce(db, actor, ratelimit.PROPOSAL_CREATE_ACCOUNT)
     p = service.propose(db, actor, ProposalCreate.model_validate(form))
     db.commit()
     return RedirectResponse(f"/proposals/{p.id}?done=proposed", status_code=303)

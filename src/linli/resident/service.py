@@ -438,3 +438,51 @@ def voter_facts(
         )
         for rid, hid, relation, dob, area in rows
     ]
+
+
+# --- evacuation (for the incident domain) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dweller:
+    """Who lives where, for door-to-door checks: masked name, room, year of birth (ordinary
+    data) and how many residents share the household (0 when not in a household)."""
+
+    resident_id: int
+    place_id: int
+    name: str
+    room: str
+    birth_year: int | None
+    household_size: int
+
+
+def dwellers_under(db: Session, place_paths: list[str]) -> list[Dweller]:
+    """Everyone living at or under any of ``place_paths``; no sensitive field is read."""
+    from sqlalchemy import func, select
+
+    if not place_paths:
+        return []
+    sizes = (
+        select(Resident.household_id, func.count(Resident.id).label("size"))
+        .where(Resident.household_id.is_not(None))
+        .group_by(Resident.household_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Resident.id,
+            Resident.place_id,
+            Resident.name,
+            Household.room,
+            Resident.birth_year,
+            sizes.c.size,
+        )
+        .outerjoin(Household, Household.id == Resident.household_id)
+        .outerjoin(sizes, sizes.c.household_id == Resident.household_id)
+        .where(Resident.place_id.in_(place_service.ids_under(place_paths)))
+        .order_by(Resident.id)
+    )
+    return [
+        Dweller(rid, pid, mask_name(name), room or "", born, int(size or 0))
+        for rid, pid, name, room, born, size in db.execute(stmt)
+    ]

@@ -14,9 +14,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
+from linli.core import ratelimit
 from linli.core.errors import ValidationFailed
 from linli.core.time import UTC
 from linli.telemetry import series as series_service
+from linli.web import ratelimit as limits
 from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId
 
 router = APIRouter(prefix="/api/v1", tags=["telemetry"], dependencies=[CsrfChecked])
@@ -162,6 +164,7 @@ def export(
     format: Annotated[Literal["csv", "json"], Query()] = "csv",
 ) -> StreamingResponse:
     """Every reading of a range as CSV or JSON (times ISO 8601 UTC), streamed in batches."""
+    limits.enforce(db, actor, ratelimit.EXPORT_ACCOUNT)
     plan = series_service.plan_export(
         db, actor, datastream_id, start_ms=parse_time(start, "start"), end_ms=parse_time(end, "end")
     )

@@ -17,7 +17,16 @@ from linli.web.templating import render
 
 log = logging.getLogger("linli.errors")
 
-MACHINE_PREFIXES = ("/api/", "/sta/", "/open311/", "/cap/", "/metrics", "/healthz", "/readyz")
+MACHINE_PREFIXES = (
+    "/api/",
+    "/sta/",
+    "/open311/",
+    "/cap/",
+    "/sharing/feeds/",
+    "/metrics",
+    "/healthz",
+    "/readyz",
+)
 HTTP_TITLES = {
     400: "Bad request",
     401: "Please log in",

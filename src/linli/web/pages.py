@@ -14,13 +14,14 @@ from linli.account.schemas import PreferencesUpdate
 from linli.alarm import service as alarm_service
 from linli.alarm.schemas import AlarmFilter
 from linli.audit import service as audit_service
-from linli.core import i18n
+from linli.core import i18n, ratelimit
 from linli.core.errors import LinliError, NotAuthenticated, TooManyRequests
 from linli.core.i18n import gettext as _
 from linli.core.pagination import PageParams
 from linli.place import service as place_service
 from linli.resident import service as resident_service
 from linli.rule import service as rule_service
+from linli.web import ratelimit as limits
 from linli.web import shell
 from linli.web.deps import (
     CsrfChecked,
@@ -118,6 +119,8 @@ def login_submit(
         )
         return _login_page(request, ctx, 422)
     try:
+        # Per address as well as per account: guessing many accounts' passwords from one place.
+        limits.enforce(db, actor, ratelimit.LOGIN_IP)
         result = account_service.login(
             db,
             settings,

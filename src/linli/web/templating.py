@@ -37,6 +37,8 @@ DOMAINS_WITH_TEMPLATES = (
     "environment",
     "waste",
     "points",
+    "incident",
+    "sharing",
 )
 
 

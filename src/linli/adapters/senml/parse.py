@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import orjson
@@ -61,6 +62,10 @@ def _record(
         bs = _number(base, "bs") or 0.0
     except ValueError as exc:
         result.problems.append(Problem(item, str(exc)))
+        return
+    if not math.isfinite(bt + t):
+        # bt and t near the float limit add up to infinity (found by tests/fuzz).
+        result.problems.append(Problem(item, "time is not a finite number"))
         return
     ts_ms = _time_ms(bt + t, received_ms)
     reason = check_ts_ms(ts_ms)

@@ -25,7 +25,8 @@ def _line(result: ParseResult, number: int, line: str, received_ms: int) -> None
             result.problems.append(Problem(f"line {number}: {part[:40]}", "expected KEY=value"))
             continue
         if key == "T":
-            if not raw.isdigit():
+            # More than 12 digits is no time in 2000-2100; int() of thousands raises.
+            if not raw.isdigit() or len(raw) > 12:
                 result.problems.append(Problem(f"line {number}: T", "T must be epoch seconds"))
                 return
             ts_ms = int(raw) * 1000

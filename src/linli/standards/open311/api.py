@@ -17,13 +17,17 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from linli.account import service as account_service
 from linli.case import service as case_service
 from linli.case.schemas import CaseCreate, CategoryRead
+from linli.core import ratelimit
+from linli.core.actor import Actor
 from linli.core.errors import LinliError
 from linli.core.time import utc_now
 from linli.standards.open311 import render
+from linli.web import ratelimit as limits
 from linli.web.deps import Db, client_ip, settings_of
 
 PREFIX = "/open311/v2"
@@ -34,6 +38,8 @@ OPEN = ("submitted", "triaged", "assigned", "in_progress")
 DEFAULT_DAYS = 90
 MAX_PAGE_SIZE = 200
 DETAIL_ATTRIBUTE = "location_detail"
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 router = APIRouter(tags=["open311"])
 
@@ -62,9 +68,15 @@ def _parse_date(name: str, raw: str | None) -> dt.datetime | None:
         return None
     try:
         value = dt.datetime.fromisoformat(raw.strip().replace(" ", "+"))
-    except ValueError as exc:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        # Year 1 or 9999 overflowed in UTC or 90 days away from it (found by tests/fuzz).
+        value = value.astimezone(dt.UTC)
+    except (ValueError, OverflowError) as exc:
         raise Open311Error(400, f"{name} must be an ISO 8601 date-time") from exc
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    if not EARLIEST <= value <= LATEST:
+        raise Open311Error(400, f"{name} must be between the years 1900 and 9000")
+    return value
 
 
 def _int(name: str, raw: str | None, default: int, low: int, high: int) -> int:
@@ -313,13 +325,17 @@ def request_updates(request: Request, db: Db, fmt: str) -> Response:
 
 def _create(db: Session, request: Request, form: dict[str, str]) -> tuple[str, Any, int]:
     key = form.get("api_key", "")
+    ip = client_ip(request)
+    # Per address first: it also slows down guessing api_key values.
+    limits.enforce(db, Actor(account_id=None, ip=ip, via="api"), ratelimit.CASE_REPORT_IP)
     if not key:
         raise Open311Error(403, "api_key is required to post a service request")
     actor = account_service.actor_from_api_key(
-        db, key, ip=client_ip(request), cache_seconds=settings_of(request).auth_cache_seconds
+        db, key, ip=ip, cache_seconds=settings_of(request).auth_cache_seconds
     )
     if actor is None:
         raise Open311Error(403, "invalid or revoked api_key")
+    limits.enforce(db, actor, ratelimit.CASE_REPORT_ACCOUNT)
     if actor.effective_resident_id is None:
         raise Open311Error(403, "api_key must belong to a resident account")
     code = form.get("service_code", "").strip()
@@ -387,10 +403,17 @@ async def request_create(request: Request, db: Db, fmt: str) -> Response:
         raw = await request.form()
     except Open311Error as exc:
         return render.errors("json", exc.status, exc.description)
+    except HTTPException as exc:  # a malformed multipart body, in the spec's format (tests/fuzz)
+        return render.errors(fmt, exc.status_code, str(exc.detail))
     form = {k: v for k, v in raw.items() if isinstance(v, str)}
     try:
         root, value, status = await run_in_threadpool(_create, db, request, form)
     except Open311Error as exc:
         await run_in_threadpool(db.rollback)
         return render.errors(fmt, exc.status, exc.description)
+    except ratelimit.RateLimited as exc:
+        await run_in_threadpool(db.commit)  # the audit row of the refusal
+        refused = render.errors(fmt, exc.status_code, exc.message)
+        refused.headers["retry-after"] = str(exc.retry_after)
+        return refused
     return render.document(fmt, root, value, status)

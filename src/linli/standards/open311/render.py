@@ -8,6 +8,7 @@ named by ``ITEM_TAGS``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -39,10 +40,15 @@ def _clean(value: Any) -> Any:
     return value
 
 
+# Characters XML 1.0 cannot carry; a case text holding one made the document unreadable
+# (found by tests/fuzz), so they become U+FFFD.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return _NOT_XML.sub("\ufffd", str(value))
 
 
 def _fill(parent: ET.Element, name: str, value: Any) -> None:

@@ -11,6 +11,10 @@ from linli.core.errors import LinliError
 
 MAX_LENGTH = 4000
 MAX_DEPTH = 64
+# A chain ``a or b or c ...`` nests its tree one level per operator without any parentheses;
+# this bounds the tree's height (counted generously) so that compiling it cannot exhaust the
+# stack (a RecursionError found by tests/fuzz).
+MAX_HEIGHT = 128
 
 
 class QueryError(LinliError):
@@ -256,6 +260,7 @@ class Parser:
         self.tokens = tokenize(text)
         self.index = 0
         self.depth = 0
+        self.height = 0
 
     @property
     def current(self) -> Token:
@@ -279,19 +284,29 @@ class Parser:
             return token.text
         return None
 
+    def _grow(self) -> None:
+        self.height += 1
+        if self.height > MAX_HEIGHT:
+            raise QueryError("the expression is nested too deeply")
+
     def expression(self, min_binding: int = 0) -> Node:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise QueryError("the expression is nested too deeply")
+        self._grow()
+        grown = 1
         left = self.prefix()
         while True:
             op = self._operator()
             if op is None or BINDING[op] <= min_binding:
                 break
             self.advance()
+            self._grow()  # each operator of a chain puts the tree so far one level deeper
+            grown += 1
             right = self.expression(BINDING[op])
             left = Binary(op, left, right)
         self.depth -= 1
+        self.height -= grown
         return left
 
     def prefix(self) -> Node:

@@ -37,9 +37,13 @@ class Options:
 
 
 def _int(name: str, text: str, high: int) -> int:
-    if not text.strip().isdigit():
-        raise QueryError(f"{name} must be a whole number ≥ 0, not {text!r}")
-    value = int(text)
+    digits = text.strip()
+    # isdigit() alone lets through "²" and other digits int() refuses (found by tests/fuzz).
+    if not (digits.isascii() and digits.isdigit()):
+        raise QueryError(f"{name} must be a whole number ≥ 0, not {text[:40]!r}")
+    if len(digits.lstrip("0")) > len(str(high)):
+        raise QueryError(f"{name} may be at most {high}")
+    value = int(digits)
     if value > high:
         raise QueryError(f"{name} may be at most {high}")
     return value

@@ -1,0 +1,101 @@
+"""Sharing schemas: registry entries as the API and the pages accept and show them, and the
+disclosure log as staff and residents read it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from linli.core.validation import Id, MultilineText, PlainText
+
+Kind = Literal["police", "fire", "medical", "city", "utility", "processor", "other"]
+LegalBasis = Literal[
+    "consent", "contract", "legal_duty", "vital_interest", "public_interest", "news"
+]
+FieldName = PlainText
+IncidentType = PlainText
+
+
+class RecipientCreate(BaseModel):
+    """A new entry of the recipient registry."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    place_id: Id
+    name: PlainText = Field(min_length=1, max_length=100)
+    kind: Kind
+    purpose: MultilineText = Field(min_length=1, max_length=2000)
+    legal_basis: LegalBasis
+    allowed_fields: list[FieldName] = Field(default_factory=list, max_length=32)
+    incident_types: list[IncidentType] = Field(default_factory=list, max_length=32)
+    min_severity: int = Field(default=3, ge=1, le=4)
+    webhook_url: str | None = Field(default=None, max_length=500)
+    retention_days: int = Field(default=30, ge=1, le=3650)
+
+
+class RecipientUpdate(BaseModel):
+    """Change an entry (only the fields given). An empty webhook URL removes the webhook."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    name: PlainText | None = Field(default=None, min_length=1, max_length=100)
+    kind: Kind | None = None
+    purpose: MultilineText | None = Field(default=None, min_length=1, max_length=2000)
+    legal_basis: LegalBasis | None = None
+    allowed_fields: list[FieldName] | None = Field(default=None, max_length=32)
+    incident_types: list[IncidentType] | None = Field(default=None, max_length=32)
+    min_severity: int | None = Field(default=None, ge=1, le=4)
+    webhook_url: str | None = Field(default=None, max_length=500)
+    retention_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class RecipientOut(BaseModel):
+    """A registry entry without its secrets."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    place_id: int
+    name: str
+    kind: str
+    purpose: str
+    legal_basis: str
+    allowed_fields: list[str]
+    incident_types: list[str]
+    min_severity: int
+    webhook_url: str | None
+    retention_days: int
+    active: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class RecipientIssued(RecipientOut):
+    """An entry with the secrets made for it now: shown this once, never again."""
+
+    signing_key: str | None = None
+    feed_token: str | None = None
+
+
+class DisclosureOut(BaseModel):
+    """One line of the disclosure log: to whom, why, on what basis, which fields, when."""
+
+    id: int
+    recipient_id: int
+    recipient_name: str
+    recipient_kind: str
+    place_id: int
+    subject_type: str
+    subject_id: int
+    about: str
+    headline: str
+    purpose: str
+    legal_basis: str
+    fields: list[str]
+    channel: str
+    status: str
+    attempts: int
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
