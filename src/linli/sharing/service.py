@@ -25,6 +25,7 @@ from linli.core.errors import NotAuthenticated, NotFound, PermissionDenied, Vali
 from linli.core.i18n import N_, _, get_locale, translations
 from linli.core.pagination import Page, PageParams
 from linli.core.time import utc_now
+from linli.core.xmltext import xml_text
 from linli.place import service as place_service
 from linli.resident import service as resident_service
 from linli.sharing import permissions, repository
@@ -406,7 +407,7 @@ class IncidentFacts:
 def _sub(parent: ET.Element, name: str, text: str | None = None) -> ET.Element:
     child = ET.SubElement(parent, name)
     if text is not None:
-        child.text = text
+        child.text = xml_text(text)
     return child
 
 

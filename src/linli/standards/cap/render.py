@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from linli.core import i18n
 from linli.core.time import to_local
+from linli.core.xmltext import xml_text
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -51,7 +52,7 @@ def cap_time(value: dt.datetime) -> str:
 def _sub(parent: ET.Element, name: str, text: str) -> ET.Element:
     # Plain names under a default namespace declared on the root (no global prefix registry).
     child = ET.SubElement(parent, name)
-    child.text = text
+    child.text = xml_text(text)
     return child
 
 

@@ -8,12 +8,13 @@ named by ``ITEM_TAGS``.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from fastapi.responses import Response
+
+from linli.core.xmltext import xml_text
 
 JSON_MEDIA_TYPE = "application/json"
 XML_MEDIA_TYPE = "text/xml"
@@ -40,15 +41,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
-# Characters XML 1.0 cannot carry; a case text holding one made the document unreadable
-# (found by tests/fuzz), so they become U+FFFD.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return _NOT_XML.sub("\ufffd", str(value))
+    # A case text holding a control character made the document unreadable (found by
+    # tests/fuzz): such characters become U+FFFD.
+    return xml_text(str(value))
 
 
 def _fill(parent: ET.Element, name: str, value: Any) -> None:
