@@ -41,9 +41,12 @@ from linli.incident.models import DispatchOffer, Incident, IncidentAlarm, Respon
 from linli.notice.models import EmergencyResponse
 from linli.place import service as place_service
 from linli.resident import service as resident_service
+from linli.sharing import service as sharing_service
+from linli.sharing.models import Disclosure, Recipient
 from linli.simulate.runner import load_devices
 from linli.simulate.signals import BURST_GAUGE, FaultRates, Simulator
 from tests.conftest import TEST_SECRET
+from tests.standards.cap.test_cap import validate_cap
 from tests.web.test_browser import (  # noqa: F401  # browser is a fixture
     AXE,
     AXE_RUN,
@@ -218,6 +221,16 @@ def test_a_burst_is_followed_live_from_sensor_to_warned_building(
             shortest = paths.route(graph, responder.node, "j-1-2")
             drawn = polyline.get_attribute("points") or ""
             assert len(drawn.split()) == len(shortest)
+        # The water company is told in CAP 1.2, with only what its registry entry allows; the
+        # police, registered for fires, gas and intrusions, are not.
+        told = db.scalars(select(Disclosure).where(Disclosure.subject_id == incident.id)).all()
+        assert len(told) == 1
+        utility = db.get(Recipient, told[0].recipient_id)
+        assert utility is not None
+        assert utility.kind == "utility"
+        allowed = {*sharing_service.ALWAYS, *sharing_service.STRUCTURAL, *utility.allowed_fields}
+        assert set(told[0].fields) <= allowed
+        validate_cap(told[0].payload.encode("utf-8"))
         building = place_service.by_code(db, "demo-c1-xf-b2")
         assert building is not None
         residents = {r[0] for r in resident_service.living_under(db, building.path)}

@@ -30,6 +30,8 @@ from linli.resident import service as resident_service
 from linli.resident.schemas import ID_CHECK, ID_WEIGHTS, HouseholdCreate, Relation, ResidentCreate
 from linli.rule import service as rule_service
 from linli.rule.schemas import RuleCreate
+from linli.sharing import service as sharing_service
+from linli.sharing.schemas import RecipientCreate
 from linli.simulate.plan import DEVICES_FILE, demo_devices
 from linli.waste import service as waste_service
 
@@ -336,7 +338,73 @@ def seed_devices(db: Session, data_dir: Path) -> int:
     environment_service.sync_noise_rules(db, None)
     # The site plan's points, responders, equipment and residents who need help to leave.
     incident_demo.seed(db)
+    # Who hears of the street's incidents outside the platform, and what they may be told.
+    seed_recipients(db, data_dir)
     return made
+
+
+FEEDS_FILE = "demo-feeds.json"
+# (name, kind, purpose, legal basis, allowed fields, incident types, lowest severity)
+DEMO_RECIPIENTS: tuple[tuple[str, str, str, str, list[str], list[str], int], ...] = (
+    (
+        "幸福路派出所",
+        "police",
+        "治安与公共安全事件的出警协同",
+        "legal_duty",
+        ["headline", "area", "geo", "incident_status"],
+        ["fire", "gas_leak", "intrusion"],
+        3,
+    ),
+    (
+        "区供水公司调度中心",
+        "utility",
+        "供水管网爆管抢修",
+        "public_interest",
+        ["headline", "description", "area", "geo", "incident_status", "responders"],
+        ["pipe_burst", "flooding"],
+        2,
+    ),
+)
+
+
+def feeds_path(data_dir: Path) -> Path:
+    """Where the demo recipients' feed tokens are kept (mode 0600)."""
+    return data_dir / FEEDS_FILE
+
+
+def seed_recipients(db: Session, data_dir: Path) -> int:
+    """Register the demo street's outside recipients once; their feed tokens go to a private
+    file (they are shown only once). Returns how many were made."""
+    street = place_service.by_code(db, SEED_MARKER_CODE)
+    admin = account_service.by_username(db, "admin.district")
+    if street is None or admin is None or sharing_service.has_recipients_for(db, street.path):
+        return 0
+    actor = account_service.build_actor(db, admin, via="system")
+    feeds = []
+    for name, kind, purpose, basis, fields, types, severity in DEMO_RECIPIENTS:
+        issued = sharing_service.create_recipient(
+            db,
+            actor,
+            RecipientCreate(
+                place_id=street.id,
+                name=name,
+                kind=kind,
+                purpose=purpose,
+                legal_basis=basis,
+                allowed_fields=fields,
+                incident_types=types,
+                min_severity=severity,
+            ),
+        )
+        feeds.append(
+            {
+                "recipient": name,
+                "feed": f"/sharing/feeds/{issued.id}/alerts.atom",
+                "token": issued.feed_token,
+            }
+        )
+    write_private_file(feeds_path(data_dir), json.dumps(feeds, ensure_ascii=False, indent=2) + "\n")
+    return len(feeds)
 
 
 # (template, property, parameter overrides, name) of the demo street's rules, all switched on;
