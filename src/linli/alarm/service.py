@@ -27,7 +27,7 @@ from linli.alarm.schemas import (
 from linli.audit import service as audit_service
 from linli.core.actor import Actor
 from linli.core.errors import Conflict, NotFound, PermissionDenied
-from linli.core.events import hub
+from linli.core.events import AfterCommit
 from linli.core.i18n import _
 from linli.core.pagination import Page, PageParams
 from linli.core.time import utc_now
@@ -35,15 +35,15 @@ from linli.notification import service as notification_service
 from linli.place import service as place_service
 
 TOPIC = "alarm"
-_PENDING = "linli_alarm_events"
+# Board events, published once the transaction that made them commits.
+_EVENTS = AfterCommit(TOPIC)
 
 
 # --- publishing after commit ----------------------------------------------------------------
 
 
 def _queue_publish(db: Session, alarm: Alarm, change: str) -> None:
-    pending: list[dict[str, Any]] = db.info.setdefault(_PENDING, [])
-    pending.append(event_data(alarm, change))
+    _EVENTS.queue(db, event_data(alarm, change))
 
 
 def event_data(alarm: Alarm, change: str) -> dict[str, Any]:
@@ -64,27 +64,6 @@ def event_data(alarm: Alarm, change: str) -> dict[str, Any]:
         "count": alarm.count,
         "escalation_level": alarm.escalation_level,
     }
-
-
-def _after_commit(session: Session) -> None:
-    for data in session.info.pop(_PENDING, []):
-        hub.publish(TOPIC, data)
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def install_events() -> None:
-    """Publish queued alarm events when their session commits (idempotent)."""
-    from sqlalchemy import event
-
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_rollback", _after_rollback)
-
-
-install_events()
 
 
 # --- signals from the rule engine -----------------------------------------------------------

@@ -86,3 +86,36 @@ class Hub:
 
 
 hub = Hub()
+
+
+class AfterCommit:
+    """Events queued in a database session and published on ``topic`` once it commits.
+
+    A rollback drops them: nobody hears of a change that did not happen. One instance per topic,
+    made at import; it registers its session listeners once.
+    """
+
+    def __init__(self, topic: str) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.orm import Session
+
+        self.topic = topic
+        self._key = f"linli_events:{topic}"
+        # One bound-method object each, so that registering twice is seen and skipped.
+        self._on_commit = self._commit
+        self._on_rollback = self._rollback
+        if not event.contains(Session, "after_commit", self._on_commit):
+            event.listen(Session, "after_commit", self._on_commit)
+            event.listen(Session, "after_rollback", self._on_rollback)
+
+    def queue(self, session: Any, data: dict[str, Any]) -> None:
+        """Publish ``data`` when ``session`` commits."""
+        pending: list[dict[str, Any]] = session.info.setdefault(self._key, [])
+        pending.append(data)
+
+    def _commit(self, session: Any) -> None:
+        for data in session.info.pop(self._key, []):
+            hub.publish(self.topic, data)
+
+    def _rollback(self, session: Any) -> None:
+        session.info.pop(self._key, None)

@@ -22,7 +22,7 @@ from linli.alarm import service as alarm_service
 from linli.case import service as case_service
 from linli.core.actor import Actor
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from linli.core.events import hub
+from linli.core.events import AfterCommit
 from linli.core.i18n import _
 from linli.core.time import utc_now
 from linli.incident import dispatch as planner
@@ -97,15 +97,14 @@ OFFER_TIMEOUT_MIN = 3
 SITE_NOTE = "demo_site_graph"
 # Live boards subscribe to this topic; an event is published once its transaction commits.
 TOPIC = "incident"
-_PENDING = "linli_incident_events"
+_EVENTS = AfterCommit(TOPIC)
 
 
 # --- publishing after commit ------------------------------------------------------------------
 
 
 def _queue(db: Session, data: dict[str, Any]) -> None:
-    pending: list[dict[str, Any]] = db.info.setdefault(_PENDING, [])
-    pending.append(data)
+    _EVENTS.queue(db, data)
 
 
 def _queue_publish(db: Session, incident: Incident, kind: str) -> None:
@@ -118,27 +117,6 @@ def _queue_publish(db: Session, incident: Incident, kind: str) -> None:
             "status": incident.status,
         },
     )
-
-
-def _after_commit(session: Session) -> None:
-    for data in session.info.pop(_PENDING, []):
-        hub.publish(TOPIC, data)
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def install_events() -> None:
-    """Publish queued incident events when their session commits (idempotent)."""
-    from sqlalchemy import event
-
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_rollback", _after_rollback)
-
-
-install_events()
 
 
 def event_visible(paths: list[str], data: dict[str, Any]) -> bool:

@@ -19,7 +19,7 @@ from linli.account import service as account_service
 from linli.audit import service as audit_service
 from linli.core.actor import Actor
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from linli.core.events import hub
+from linli.core.events import AfterCommit
 from linli.core.i18n import _
 from linli.core.pagination import Page, PageParams
 from linli.core.time import utc_now
@@ -40,7 +40,8 @@ from linli.place import service as place_service
 from linli.resident import service as resident_service
 
 TOPIC = "emergency"
-_PENDING = "linli_emergency_events"
+# Board events, published once the transaction that made them commits.
+_EVENTS = AfterCommit(TOPIC)
 TARGET_KINDS = ("community", "compound", "building", "unit")
 # How long an ended broadcast stays in the public CAP feed.
 FEED_DAYS = 7
@@ -51,37 +52,16 @@ FEED_DAYS = 7
 
 def _queue_publish(db: Session, broadcast: EmergencyBroadcast, change: str) -> None:
     counts = _counts(db, broadcast.id)
-    pending: list[dict[str, Any]] = db.info.setdefault(_PENDING, [])
-    pending.append(
+    _EVENTS.queue(
+        db,
         {
             "change": change,
             "broadcast_id": broadcast.id,
             "place_path": broadcast.place_path,
             "status": broadcast.status,
             **counts.model_dump(),
-        }
+        },
     )
-
-
-def _after_commit(session: Session) -> None:
-    for data in session.info.pop(_PENDING, []):
-        hub.publish(TOPIC, data)
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def install_events() -> None:
-    """Publish queued check-in events when their session commits (idempotent)."""
-    from sqlalchemy import event
-
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_rollback", _after_rollback)
-
-
-install_events()
 
 
 def event_visible(paths: list[str], broadcast_id: int, data: dict[str, Any]) -> bool:
