@@ -230,17 +230,11 @@ def _reader(place_id: int, place_path: str) -> Actor:
 
 
 def _incident(db: Session, actor: Actor, incident_id: int) -> Incident:
-    incident = repository.get(db, incident_id)
-    if incident is None or not permissions.can_view(actor, incident.place_path):
-        raise NotFound(_("No such incident."))
-    return incident
+    return incident_service._visible(db, actor, incident_id)
 
 
 def _managed_incident(db: Session, actor: Actor, incident_id: int) -> Incident:
-    incident = _incident(db, actor, incident_id)
-    if not permissions.can_manage(actor, incident.place_path):
-        raise PermissionDenied(_("You may not run this incident."))
-    return incident
+    return incident_service._managed(db, actor, incident_id)
 
 
 def _labels(db: Session, place_ids: Iterable[int]) -> dict[int, str]:
