@@ -295,3 +295,40 @@ def test_a_shift_given_over_the_api_applies_at_once(
         f"/api/v1/responders/{made['id']}/status", json={"shift_start": "08:00"}, headers=staff
     )
     assert half.status_code == 422
+
+
+@SQLITE
+def test_staff_open_an_incident_from_the_report_page(
+    client: TestClient, db: Session, world: World
+) -> None:
+    from tests.case.conftest import file_case
+    from tests.conftest import csrf_of, login
+
+    case = file_case(db, world, text="3号楼楼道冒烟，有焦味", place="c1-b1")
+    login(client, "staff1")
+    console = client.get(f"/console/cases/{case.id}")
+    assert f'href="/console/incidents/from-case/{case.id}"' in console.text
+    form = client.get(f"/console/incidents/from-case/{case.id}")
+    assert form.status_code == 200
+    assert "楼道冒烟" in form.text
+    token = csrf_of(form.text)
+    url = f"/console/incidents/from-case/{case.id}"
+    bad = client.post(url, data={"type": "", "severity": "3", "csrf_token": token})
+    assert bad.status_code == 422
+    assert db.scalars(select(Incident)).all() == []
+    ok = client.post(
+        url,
+        data={"type": "fire", "severity": "4", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303, ok.text
+    db.expire_all()
+    [made] = db.scalars(select(Incident)).all()
+    assert ok.headers["location"] == f"/console/incidents/{made.id}?done=created"
+    assert (made.type, made.severity, made.source) == ("fire", 4, "report")
+    again = client.post(url, data={"type": "fire", "severity": "4", "csrf_token": token})
+    assert again.status_code == 409
+    # A resident cannot reach the form.
+    other = TestClient(client.app)
+    login(other, "alice")
+    assert other.get(url).status_code == 403

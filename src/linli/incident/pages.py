@@ -11,13 +11,14 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from linli.case import service as case_service
 from linli.core.actor import Actor
 from linli.core.errors import LinliError, NotFound, PermissionDenied, ValidationFailed
 from linli.core.i18n import gettext as _
 from linli.core.validation import MAX_ID
 from linli.incident import board as boards
 from linli.incident import permissions, service
-from linli.incident.schemas import IncidentCreate, IncidentUpdate
+from linli.incident.schemas import FromCaseIn, IncidentCreate, IncidentUpdate
 from linli.web import shell, sse
 from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId
 from linli.web.shell import N_, view
@@ -190,6 +191,69 @@ def create_incident(
     except LinliError as exc:
         db.rollback()
         return _new_form(request, db, actor, form, {"place_id": exc.message}, exc.status_code)
+    db.commit()
+    return RedirectResponse(f"{BOARD}/{incident.id}?done=created", status_code=303)
+
+
+def _from_case_form(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    case_id: int,
+    form: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    case = case_service.get(db, actor, case_id)
+    return view(
+        request,
+        "incident/from_case.html",
+        {
+            "case": case,
+            "form": form,
+            "errors": errors,
+            "types": boards.type_options(),
+            "severity_options": [(k, _(v)) for k, v in boards.SEVERITY_LABELS.items()],
+        },
+        status_code=status,
+    )
+
+
+@router.get("/console/incidents/from-case/{case_id}")
+def from_case_form(request: Request, db: Db, actor: LoggedIn, case_id: PathId) -> Response:
+    """The form to turn a resident's problem report into an incident."""
+    _require_manage(actor)
+    return _from_case_form(request, db, actor, case_id, {"severity": "3"}, {})
+
+
+@router.post("/console/incidents/from-case/{case_id}")
+def from_case_submit(
+    request: Request,
+    db: Db,
+    actor: LoggedIn,
+    case_id: PathId,
+    kind: Annotated[str, Form(alias="type", max_length=200)] = "",
+    severity: Short = "",
+) -> Response:
+    """Open the incident and show its page; the form comes back with its errors otherwise."""
+    _require_manage(actor)
+    form = {"type": kind, "severity": severity}
+    errors: dict[str, str] = {}
+    if kind not in service.TYPES:
+        errors["type"] = _("Choose what happened from the list.")
+    if severity not in ("1", "2", "3", "4"):
+        errors["severity"] = _("Choose a severity from the list.")
+    if errors:
+        return _from_case_form(request, db, actor, case_id, form, errors, 422)
+    try:
+        incident = service.from_case(
+            db, actor, case_id, FromCaseIn(type=kind, severity=int(severity))
+        )
+    except LinliError as exc:
+        db.rollback()
+        return _from_case_form(
+            request, db, actor, case_id, form, {"": exc.message}, exc.status_code
+        )
     db.commit()
     return RedirectResponse(f"{BOARD}/{incident.id}?done=created", status_code=303)
 
