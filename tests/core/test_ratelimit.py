@@ -210,7 +210,7 @@ def test_keys_are_the_account_the_assisted_resident_or_the_address() -> None:
 
 
 @dataclass(frozen=True)
-class Case:
+class Limited:
     """One limited route: how to call it as the first key and as an unaffected second key."""
 
     limit: Limit
@@ -264,13 +264,15 @@ def _export(client: TestClient, _w: World, _db: Session, other: bool) -> httpx.R
 
 
 CASES = [
-    Case(ratelimit.LOGIN_IP, _login),
-    Case(ratelimit.POLL_VOTE_ACCOUNT, _api("POST", "/api/v1/polls/999999/vote", {"option_id": 1})),
-    Case(ratelimit.CASE_REPORT_ACCOUNT, _report),
-    Case(ratelimit.CASE_REPORT_IP, _open311),
-    Case(ratelimit.EXPORT_PUBLIC_IP, _export),
-    Case(ratelimit.EXPORT_ACCOUNT, _api("GET", "/api/v1/datastreams/999999/export")),
-    Case(
+    Limited(ratelimit.LOGIN_IP, _login),
+    Limited(
+        ratelimit.POLL_VOTE_ACCOUNT, _api("POST", "/api/v1/polls/999999/vote", {"option_id": 1})
+    ),
+    Limited(ratelimit.CASE_REPORT_ACCOUNT, _report),
+    Limited(ratelimit.CASE_REPORT_IP, _open311),
+    Limited(ratelimit.EXPORT_PUBLIC_IP, _export),
+    Limited(ratelimit.EXPORT_ACCOUNT, _api("GET", "/api/v1/datastreams/999999/export")),
+    Limited(
         ratelimit.PROPOSAL_CREATE_ACCOUNT,
         _api(
             "POST",
@@ -278,8 +280,8 @@ CASES = [
             {"place_id": 999999, "title": "More benches", "body": "Benches by the gate, please."},
         ),
     ),
-    Case(ratelimit.PROPOSAL_SUPPORT_ACCOUNT, _api("POST", "/api/v1/proposals/999999/support")),
-    Case(
+    Limited(ratelimit.PROPOSAL_SUPPORT_ACCOUNT, _api("POST", "/api/v1/proposals/999999/support")),
+    Limited(
         ratelimit.NOTIFICATION_RETRY_ACCOUNT,
         _api("POST", "/api/v1/notification-outbox/999999/retry"),
     ),
@@ -303,7 +305,7 @@ def _refusals(db: Session, name: str) -> int:
 @SQLITE_ONLY
 @pytest.mark.parametrize("case", CASES, ids=[c.limit.name for c in CASES])
 def test_each_limit_refuses_the_attempt_after_its_default(
-    case: Case, client: TestClient, other_ip: TestClient, db: Session, world: World
+    case: Limited, client: TestClient, other_ip: TestClient, db: Session, world: World
 ) -> None:
     limit = case.limit
     with time_machine.travel(T0, tick=False):
