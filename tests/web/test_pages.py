@@ -52,6 +52,11 @@ def _post(client: TestClient, page: str, url: str, data: dict[str, object]) -> h
 # --- who sees what --------------------------------------------------------------------------
 
 
+# Rendering for visitors does not depend on the database engine: SQLite only.
+ONE_ENGINE = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+
+@ONE_ENGINE
 @pytest.mark.parametrize("path", PUBLIC_PAGES)
 def test_anonymous_visitor_gets_the_public_pages_with_help_and_elder_switch(
     client: TestClient, path: str
@@ -71,6 +76,7 @@ def test_anonymous_visitor_gets_the_public_pages_with_help_and_elder_switch(
     assert 'class="skip" href="#main"' in html
 
 
+@ONE_ENGINE
 @pytest.mark.parametrize("path", PRIVATE_PAGES)
 def test_anonymous_visitor_is_sent_to_login(client: TestClient, path: str) -> None:
     response = client.get(path, follow_redirects=False)
@@ -78,6 +84,7 @@ def test_anonymous_visitor_is_sent_to_login(client: TestClient, path: str) -> No
     assert response.headers["location"] == f"/login?next={path}"
 
 
+@ONE_ENGINE
 @pytest.mark.parametrize(
     "path", ["/console", "/console/residents", "/console/accounts", "/console/audit"]
 )
