@@ -24,6 +24,7 @@ from linli.core.actor import Actor
 from linli.core.errors import LinliError, NotFound, PermissionDenied, ValidationFailed
 from linli.core.i18n import gettext as _
 from linli.core.validation import MAX_ID
+from linli.incident import board as boards
 from linli.incident import paths, permissions, repository, service, shifts
 from linli.incident.models import DispatchOffer, Equipment, Incident, Responder
 from linli.incident.schemas import EquipmentCreate, ResponderCreate, ResponderStatusIn
@@ -91,11 +92,6 @@ CONDITION_LABELS = {
     "needs_service": N_("Needs service"),
     "out_of_service": N_("Out of service"),
 }
-POINT_NAMES = {
-    "south-gate": N_("South gate"),
-    "east-gate": N_("East gate"),
-    "duty-room": N_("Duty room"),
-}
 DONE = {
     "accepted": N_("Accepted. The duty room knows you are on your way."),
     "declined": N_("Declined. The next nearest responder is being asked."),
@@ -140,23 +136,18 @@ def point_label(node: str | None) -> str:
     """A person's name for a node of the site plan: a building, a gate, a path crossing."""
     if not node:
         return _("Not set")
-    kind, _sep, name = node.partition(":")
-    if kind == "building" and name.startswith("building-"):
-        return _("Building %(number)s", number=name.removeprefix("building-"))
-    if name in POINT_NAMES:
-        return _(POINT_NAMES[name])
     if node.startswith("j-"):
         parts = node.split("-")
         if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
             crossing = f"{chr(ord('A') + int(parts[1]))}{int(parts[2]) + 1}"
             return _("Path crossing %(name)s", name=crossing)
-    return node
+    # Buildings, gates and the duty room are named as on the incident board.
+    return boards.node_label(_site(), node)
 
 
 def node_options() -> list[tuple[str, str]]:
     """The named points of the site plan a responder or a piece of equipment can stand at."""
-    points = [p for p in _site().points.values() if p.kind != "aed"]
-    return sorted(((p.node, point_label(p.node)) for p in points), key=lambda o: o[0])
+    return sorted(boards.named_points(_site()), key=lambda o: o[0])
 
 
 @dataclass(frozen=True)
