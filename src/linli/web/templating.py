@@ -39,6 +39,7 @@ DOMAINS_WITH_TEMPLATES = (
     "points",
     "incident",
     "sharing",
+    "privacy",
 )
 
 
