@@ -426,6 +426,7 @@ INVENTORY: tuple[TableDeclaration, ...] = (
         purpose="keeping a person signed in; showing them their sessions; security",
         retention=days(30),
         legal_basis=CONTRACT,
+        enforced_by="linli.privacy.retention",
     ),
     table(
         "api_keys",
@@ -450,6 +451,7 @@ INVENTORY: tuple[TableDeclaration, ...] = (
         purpose="throttling password guessing (security of the accounts)",
         retention=days(30),
         legal_basis=LEGAL_DUTY,
+        enforced_by="linli.privacy.retention",
     ),
     # audit -----------------------------------------------------------------------------------
     table(
@@ -591,6 +593,7 @@ INVENTORY: tuple[TableDeclaration, ...] = (
         purpose="diagnosing misbehaving devices",
         retention=days(30),
         legal_basis=CONSENT,
+        enforced_by="linli.privacy.retention",
     ),
     # rule ------------------------------------------------------------------------------------
     table(
@@ -654,6 +657,7 @@ INVENTORY: tuple[TableDeclaration, ...] = (
         purpose="responding to alarms, including a care wearable's fall or heart alarms",
         retention=days(730),
         legal_basis=CONSENT,
+        enforced_by="linli.privacy.retention",
     ),
     table(
         "alarm_events",
@@ -689,6 +693,7 @@ INVENTORY: tuple[TableDeclaration, ...] = (
         purpose="telling people about alarms, cases, notices that concern them",
         retention=days(180),
         legal_basis=CONTRACT,
+        enforced_by="linli.privacy.retention",
     ),
     table(
         "notification_endpoints",
@@ -746,6 +751,7 @@ INVENTORY: tuple[TableDeclaration, ...] = (
         purpose="handling residents' requests and complaints",
         retention=days(1095),
         legal_basis=CONTRACT,
+        enforced_by="linli.privacy.retention",
     ),
     table(
         "case_events",
@@ -808,6 +814,7 @@ INVENTORY: tuple[TableDeclaration, ...] = (
         purpose="residents' participation in community affairs",
         retention=days(1825),
         legal_basis=PUBLIC,
+        enforced_by="linli.privacy.retention",
     ),
     table(
         "proposal_supports",
@@ -872,6 +879,7 @@ INVENTORY: tuple[TableDeclaration, ...] = (
         purpose="one vote per voter; quorum checks (Civil Code art. 278)",
         retention=days(1825),
         legal_basis=LEGAL_DUTY,
+        enforced_by="linli.privacy.retention",
     ),
     table(
         "poll_ballots",
@@ -947,6 +955,7 @@ INVENTORY: tuple[TableDeclaration, ...] = (
         purpose="finding residents who need help in an emergency",
         retention=days(365),
         legal_basis=VITAL,
+        enforced_by="linli.privacy.retention",
     ),
     # environment -----------------------------------------------------------------------------
     table(
@@ -1018,6 +1027,7 @@ INVENTORY: tuple[TableDeclaration, ...] = (
         purpose="sorting rates and points for households that joined the programme",
         retention=days(730),
         legal_basis=CONSENT,
+        enforced_by="linli.privacy.retention",
     ),
     table(
         "waste_grades",
@@ -1180,6 +1190,7 @@ INVENTORY: tuple[TableDeclaration, ...] = (
         purpose="handling emergencies and learning from them",
         retention=days(1825),
         legal_basis=VITAL,
+        enforced_by="linli.privacy.retention",
     ),
     table(
         "incident_events",
@@ -1290,6 +1301,14 @@ INVENTORY: tuple[TableDeclaration, ...] = (
         retention=WHILE_RESIDENT,
         legal_basis=CONSENT,
     ),
+    # privacy: retention --------------------------------------------------------------------
+    table(
+        "retention_runs",
+        "privacy",
+        Subject.NONE,
+        "one run of the retention job: per table, rows deleted or anonymised (counts only)",
+        system("id as_of started_at finished_at trigger deleted anonymised ok report"),
+    ),
     # sharing ---------------------------------------------------------------------------------
     table(
         "share_recipients",
@@ -1325,6 +1344,7 @@ INVENTORY: tuple[TableDeclaration, ...] = (
         purpose="the disclosure log residents can read (PIPL art. 23, 44-45)",
         retention=legal_hold(3, "PIPL art. 56 records"),
         legal_basis=LEGAL_DUTY,
+        enforced_by="linli.privacy.retention",
     ),
     table(
         "disclosure_residents",
@@ -1335,6 +1355,62 @@ INVENTORY: tuple[TableDeclaration, ...] = (
         personal(Category.ACTIVITY, "resident_id"),
         purpose="showing residents what was disclosed about them",
         retention=with_parent("disclosures"),
+        legal_basis=LEGAL_DUTY,
+    ),
+    # privacy: consent ----------------------------------------------------------------------
+    table(
+        "consents",
+        "privacy",
+        Subject.RESIDENT,
+        "one resident's consent to one optional purpose, under one version of the notice",
+        system("id"),
+        personal(
+            Category.ACTIVITY,
+            "resident_id purpose notice_version channel given_at withdrawn_at withdrawn_channel",
+        ),
+        personal(
+            A,
+            "actor_account_id guardian_account_id withdrawn_by_account_id",
+            note=ACTOR,
+        ),
+        personal(H, "guardian_resident_id", note="the household adult who consented for a child"),
+        purpose="proving what each resident consented to and when (PIPL art. 14-15)",
+        retention=legal_hold(3, "PIPL art. 56 records"),
+        legal_basis=LEGAL_DUTY,
+        enforced_by="linli.privacy.retention",
+    ),
+    table(
+        "consent_guardians",
+        "privacy",
+        Subject.RESIDENT,
+        "an account that staff recorded as the guardian of a child under 14",
+        system("id created_at"),
+        personal(H, "child_resident_id guardian_account_id"),
+        personal(A, "linked_by_account_id", note=ACTOR),
+        purpose="letting a guardian decide consents for a child under 14 (PIPL art. 31)",
+        retention=WHILE_RESIDENT,
+        legal_basis=LEGAL_DUTY,
+    ),
+    table(
+        "privacy_impact_assessments",
+        "privacy",
+        Subject.PLACE,
+        "a personal-information impact assessment of a module in a community",
+        system("id place_id module reference assessed_on summary created_at"),
+        personal(A, "recorded_by_account_id", note=ACTOR),
+        purpose="accountability for the assessment (PIPL art. 55-56)",
+        retention=WHILE_ACCOUNT,
+        legal_basis=LEGAL_DUTY,
+    ),
+    table(
+        "privacy_modules",
+        "privacy",
+        Subject.PLACE,
+        "whether a module processing sensitive data is on in a community",
+        system("id place_id module enabled assessment_id updated_at"),
+        personal(A, "updated_by_account_id", note=ACTOR),
+        purpose="accountability for the setting",
+        retention=WHILE_ACCOUNT,
         legal_basis=LEGAL_DUTY,
     ),
 )

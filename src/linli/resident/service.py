@@ -387,6 +387,27 @@ def _adult(date_of_birth: str | None, today: dt.date) -> bool:
     return age >= ADULT_AGE
 
 
+def age_of(db: Session, resident_id: int, today: dt.date | None = None) -> int | None:
+    """Age in whole years from the encrypted date of birth (None when it is not recorded).
+
+    For age gates (guardian consent under 14); the date itself never leaves this module.
+    """
+    born_iso = get_record(db, resident_id).date_of_birth
+    if not born_iso:
+        return None
+    born = dt.date.fromisoformat(born_iso)
+    day = today or utc_now().date()
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def household_member_ids(db: Session, resident_id: int) -> list[int]:
+    """Ids of the residents sharing this resident's household (itself included)."""
+    me = get_record(db, resident_id)
+    if me.household_id is None:
+        return [me.id]
+    return [r.id for r in repository.members(db, me.household_id)]
+
+
 def voter_facts(
     db: Session,
     actor: Actor,
