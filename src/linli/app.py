@@ -23,6 +23,7 @@ from linli.core.migrate import check_current, head_revision
 from linli.incident import tasks as incident_tasks
 from linli.notification import tasks as notification_tasks
 from linli.points import tasks as points_tasks
+from linli.privacy import retention as privacy_retention
 from linli.proposal import tasks as proposal_tasks
 from linli.routing import ROUTERS
 from linli.rule.runtime import RuleRuntime
@@ -63,6 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         jobs.append(asyncio.create_task(incident_tasks.run_periodically(app.state.sessionmaker)))
         jobs.append(asyncio.create_task(ratelimit.run_periodically(app.state.sessionmaker)))
         jobs.append(asyncio.create_task(sharing_tasks.run_periodically(app.state.sessionmaker)))
+        jobs.append(asyncio.create_task(privacy_retention.run_periodically(app.state.sessionmaker)))
         if settings.demo_mode:
             jobs.append(
                 asyncio.create_task(incident_tasks.run_demo_periodically(app.state.sessionmaker))

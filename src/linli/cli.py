@@ -76,6 +76,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(bench_app, name="bench")
 rules_app = typer.Typer(help="Alarm rules: export and backtest.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+privacy_app = typer.Typer(help="Privacy: the retention job.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
 
 
 # --- plumbing -------------------------------------------------------------------------------
@@ -570,6 +572,71 @@ def audit_verify() -> None:
         return
     where = f"event {result.first_bad_id}" if result.first_bad_id is not None else "the end"
     _fail(f"audit log tampered at {where}: {result.problem}")
+
+
+@privacy_app.command("retention")
+@_friendly
+def privacy_retention(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would go, then change nothing.")
+    ] = False,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="Run as of this ISO 8601 time (default: now, UTC)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Delete or anonymise what has passed its retention period, and print the report."""
+    import datetime as dt
+    import json
+
+    from linli.core.actor import SYSTEM
+    from linli.core.time import utc_now
+    from linli.privacy import retention
+
+    as_of = utc_now()
+    if now is not None:
+        try:
+            as_of = dt.datetime.fromisoformat(now)
+        except ValueError:
+            _fail(f"--now {now!r} is not an ISO 8601 time")
+        if as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=dt.UTC)
+    settings = settings_with_key()
+    configure_field_cipher(settings.field_key())
+    with _unit_of_work(settings) as db, _progress() as progress:
+        task = progress.add_task("Applying retention", total=len(retention.time_based_tables()))
+        report = retention.run(
+            db,
+            now=as_of,
+            dry_run=dry_run,
+            actor=SYSTEM,
+            trigger="cli",
+            on_table=lambda _name: progress.advance(task),
+        )
+        if dry_run:
+            db.rollback()
+    if as_json:
+        out.print(json.dumps(report.as_dict(), ensure_ascii=False), markup=False)
+        return
+    title = f"retention as of {as_of.isoformat()}" + (" (dry run)" if dry_run else "")
+    table = Table(
+        "table", "rule", "action", "cut-off", "deleted", "anonymised", "kept", title=title
+    )
+    for t in report.tables:
+        table.add_row(
+            t.table,
+            t.rule,
+            t.action,
+            t.cutoff or "",
+            str(t.deleted),
+            str(t.anonymised),
+            str(t.kept),
+        )
+    out.print(table)
+    verb = "would delete" if dry_run else "deleted"
+    verb2 = "would anonymise" if dry_run else "anonymised"
+    out.print(f"{verb} {report.deleted} rows, {verb2} {report.anonymised}", markup=False)
 
 
 @app.command()
