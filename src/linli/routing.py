@@ -32,6 +32,8 @@ from linli.points import api as points_api
 from linli.points import pages as points_pages
 from linli.poll import api as poll_api
 from linli.poll import pages as poll_pages
+from linli.privacy import consent_api as privacy_consent_api
+from linli.privacy import consent_pages as privacy_consent_pages
 from linli.privacy import retention_api as privacy_retention_api
 from linli.proposal import api as proposal_api
 from linli.proposal import pages as proposal_pages
@@ -99,6 +101,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     sharing_pages.router,
     sharing_api.router,
     sharing_api.feed_router,
+    privacy_consent_pages.router,
+    privacy_consent_api.router,
     privacy_retention_api.router,
     # Last: its /api/v1/{device_token}/telemetry alias must not shadow a named route.
     telemetry_api.router,

@@ -144,3 +144,28 @@ def public_events(
         .limit(limit)
     )
     return [(row[0], row[1]) for row in db.execute(stmt)]
+
+
+def delete_photos_by_accounts(db: Session, account_ids: list[int]) -> int:
+    """Delete the photos these accounts uploaded; how many went."""
+    if not account_ids:
+        return 0
+    rows = list(db.scalars(select(CasePhoto).where(CasePhoto.account_id.in_(account_ids))))
+    for row in rows:
+        db.delete(row)
+    db.flush()
+    return len(rows)
+
+
+def clear_reporter_positions(db: Session, resident_id: int) -> int:
+    """Forget the map positions of the cases a resident reported; how many had one."""
+    rows = list(
+        db.scalars(
+            select(Case).where(Case.reporter_resident_id == resident_id, Case.lat.is_not(None))
+        )
+    )
+    for row in rows:
+        row.lat = None
+        row.lon = None
+    db.flush()
+    return len(rows)

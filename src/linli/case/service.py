@@ -40,6 +40,7 @@ from linli.core.pagination import Page, PageParams
 from linli.core.time import utc_now
 from linli.notification import service as notification_service
 from linli.place import service as place_service
+from linli.privacy import consent
 from linli.resident import service as resident_service
 
 # A resident may reopen a case this many days after it was resolved.
@@ -320,6 +321,9 @@ def report(db: Session, actor: Actor, data: CaseCreate) -> Case:
     except NotFound as exc:
         raise ValidationFailed(_("Choose a place from the list.")) from exc
     _check_place(db, actor, place.id, place.path)
+    if data.lat is not None and actor.effective_resident_id is not None:
+        # A resident's map position tells where they were: a separate consent (P7).
+        consent.require(db, actor.effective_resident_id, "precise_location")
     now = utc_now()
     case = Case(
         ref=f"C{now:%y%m}-{secrets.token_hex(3).upper()}",
@@ -645,6 +649,9 @@ def add_photo(db: Session, actor: Actor, case_id: int, data: bytes) -> CasePhoto
         raise PermissionDenied(_("You may not add photos to this case."))
     if len(repository.photos(db, case.id)) >= MAX_PHOTOS:
         raise Conflict(_("A case can have at most %(n)s photos.", n=MAX_PHOTOS))
+    if permissions.is_reporter(actor, case) and not permissions.can_handle(actor, case):
+        # A resident's photo may show people or their home: a separate consent (P7).
+        consent.require(db, case.reporter_resident_id or 0, "images")
     cleaned, content_type = clean_photo(data)
     photo = CasePhoto(
         case_id=case.id,
@@ -656,6 +663,21 @@ def add_photo(db: Session, actor: Actor, case_id: int, data: bytes) -> CasePhoto
     db.add(photo)
     db.flush()
     return photo
+
+
+def _forget_photos(db: Session, actor: Actor, resident_id: int) -> int:
+    """Withdrawn consent to images: delete the photos the resident uploaded."""
+    accounts = account_service.accounts_of_residents(db, [resident_id])
+    return repository.delete_photos_by_accounts(db, sorted(accounts.values()))
+
+
+def _forget_positions(db: Session, actor: Actor, resident_id: int) -> int:
+    """Withdrawn consent to precise location: forget the positions of the resident's reports."""
+    return repository.clear_reporter_positions(db, resident_id)
+
+
+consent.register_on_withdraw("images", _forget_photos)
+consent.register_on_withdraw("precise_location", _forget_positions)
 
 
 def photo_ids(db: Session, actor: Actor, case_id: int) -> list[int]:

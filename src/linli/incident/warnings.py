@@ -32,6 +32,7 @@ from linli.incident.paths import Site
 from linli.notice import service as notice_service
 from linli.notice.schemas import BroadcastCreate, CapCategory, Severity
 from linli.place import service as place_service
+from linli.privacy import consent
 from linli.resident import service as resident_service
 
 # Those who knock on doors: they see the door-to-door list of an incident at their places.
@@ -603,6 +604,8 @@ def set_needs(db: Session, actor: Actor, resident_id: int, data: NeedsIn) -> Eva
         clear_needs(db, actor, resident_id)
         return None
     place_id, path = _registered_resident(db, actor, resident_id)
+    # Disability and health data: only with the resident's separate consent (P7).
+    consent.require(db, resident_id, "evacuation_needs")
     entry = repository.evacuation_need(db, resident_id)
     if entry is None:
         entry = EvacuationNeed(resident_id=resident_id)
@@ -644,6 +647,19 @@ def clear_needs(db: Session, actor: Actor, resident_id: int) -> None:
         fields=["needs", "note"],
     )
     db.flush()
+
+
+def _forget_needs(db: Session, actor: Actor, resident_id: int) -> int:
+    """Withdrawn consent: delete the resident's entry in the evacuation-needs register."""
+    entry = repository.evacuation_need(db, resident_id)
+    if entry is None:
+        return 0
+    db.delete(entry)
+    db.flush()
+    return 1
+
+
+consent.register_on_withdraw("evacuation_needs", _forget_needs)
 
 
 # --- the door-to-door list --------------------------------------------------------------------

@@ -57,6 +57,7 @@ from linli.points.schemas import (
     Statement,
     VolunteeringAward,
 )
+from linli.privacy import consent
 from linli.resident import service as resident_service
 
 
@@ -1051,6 +1052,22 @@ def set_leaderboard_choice(
     entry.updated_at = utc_now()
     db.flush()
     return my_leaderboard_choice(db, actor)
+
+
+def _leave_leaderboard(db: Session, actor: Actor, resident_id: int) -> int:
+    """Withdrawn consent to the points programme: take the household off the leaderboard."""
+    household_id = resident_service.get_record(db, resident_id).household_id
+    entry = repository.leaderboard_entry(db, household_id) if household_id else None
+    if entry is None or not entry.opted_in:
+        return 0
+    entry.opted_in = False
+    entry.display_name = ""
+    entry.updated_at = utc_now()
+    db.flush()
+    return 1
+
+
+consent.register_on_withdraw("points_programme", _leave_leaderboard)
 
 
 def leaderboard(db: Session, actor: Actor, community_id: int | None = None) -> list[LeaderboardRow]:

@@ -258,6 +258,15 @@ def _decider(db: Session, actor: Actor, subject: int) -> tuple[int | None, int |
     raise PermissionDenied(_("Only the person, or a guardian of a child, can decide this."))
 
 
+def subject_for(db: Session, actor: Actor, resident_id: int | None) -> int:
+    """Whose consents the actor may see and decide: their own, or a child's as guardian."""
+    subject = _subject(actor, resident_id)
+    resident_service.get_record(db, subject)
+    if subject != actor.effective_resident_id:
+        _decider(db, actor, subject)
+    return subject
+
+
 def _channel(actor: Actor) -> str:
     if actor.is_assisting:
         return "assisted"
