@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 
 from linli.core.actor import Actor
-from linli.device.models import Device
+from linli.device.models import Device, DeviceProfile
 from linli.place import service as place_service
 
 DEVICE_ADMIN_ROLES = frozenset({"property_manager", "community_admin", "district_admin"})
 DEVICE_VIEW_ROLES = DEVICE_ADMIN_ROLES | frozenset(
     {"community_staff", "grid_worker", "responder", "auditor"}
 )
+# Devices that read one household or one person: never published, whatever their "public"
+# flag says (open data without re-identification; see docs/privacy.md, "Open data").
+NEVER_PUBLIC_PROFILES = frozenset({"wearable", "electricity_meter"})
 
 
 def can_manage(actor: Actor, place_path: str) -> bool:
@@ -27,7 +30,8 @@ def can_view(actor: Actor, place_path: str) -> bool:
 def visible(actor: Actor, device: type[Device] = Device) -> ColumnElement[bool]:
     """SQL condition on ``device`` (the class or an alias): published, or in a place viewed."""
     paths = actor.paths_for(DEVICE_VIEW_ROLES)
-    published = device.is_public.is_(True)
+    personal = select(DeviceProfile.id).where(DeviceProfile.code.in_(NEVER_PUBLIC_PROFILES))
+    published = and_(device.is_public.is_(True), device.profile_id.not_in(personal))
     if not paths:
         return published
     return or_(published, device.place_id.in_(place_service.ids_under(paths)))

@@ -105,8 +105,9 @@ class ReceiptCheck(BaseModel):
 class OptionResult(BaseModel):
     option_id: int
     label: str
-    votes: int
-    weight: Decimal
+    # None: fewer than 5 ballots, withheld in published results (linli.core.kanon).
+    votes: int | None
+    weight: Decimal | None
     passes: bool | None
 
 
@@ -117,11 +118,11 @@ class PollResults(BaseModel):
     matter: str
     status: str
     options: list[OptionResult]
-    ballots: int
-    weight: Decimal
+    ballots: int | None
+    weight: Decimal | None
     electorate_size: int
     electorate_area: Decimal
-    turnout_pct: float
+    turnout_pct: float | None
     turnout_area_pct: float | None
     quorum_area_met: bool | None
     quorum_heads_met: bool | None

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from linli.audit import service as audit_service
+from linli.core import kanon
 from linli.core.actor import Actor
 from linli.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from linli.core.i18n import _
@@ -419,7 +420,29 @@ def public_results(db: Session, poll_id: int) -> PollResults:
     poll = repository.get(db, poll_id)
     if poll is None or not poll.public_results or poll.status != "closed":
         raise NotFound(_("No such poll."))
-    return _results(db, poll)
+    return published(_results(db, poll))
+
+
+def published(results: PollResults) -> PollResults:
+    """``results`` fit for everyone: counts of fewer than 5 ballots (and the floor areas and
+    shares computed from them) withheld, so that a small electorate's choices stay private."""
+    ballots = results.ballots or 0
+    # One small answer withholds every answer's count: otherwise the total minus the others
+    # would give it away (complementary suppression). The decision itself stays public.
+    small = any(kanon.is_small(o.votes or 0) for o in results.options)
+    return results.model_copy(
+        update={
+            "options": [
+                o.model_copy(update={"votes": None, "weight": None}) if small else o
+                for o in results.options
+            ],
+            "ballots": kanon.suppress(ballots),
+            "weight": kanon.derived(ballots, results.weight),
+            "turnout_pct": kanon.derived(ballots, results.turnout_pct),
+            "turnout_area_pct": kanon.derived(ballots, results.turnout_area_pct),
+            "receipt_hashes": kanon.derived(ballots, results.receipt_hashes) or [],
+        }
+    )
 
 
 def check_receipt(db: Session, actor: Actor, poll_id: int, receipt: str) -> ReceiptCheck:
