@@ -15,8 +15,9 @@ from linli.core.time import UTCDateTime, utc_now
 KINDS = ("police", "fire", "medical", "city", "utility", "processor", "other")
 # PIPL art. 13 bases for processing without consent, and consent itself.
 LEGAL_BASES = ("consent", "contract", "legal_duty", "vital_interest", "public_interest", "news")
-CHANNELS = ("webhook", "feed")
+CHANNELS = ("webhook", "feed", "email", "sms", "wecom", "dingtalk", "file")
 DELIVERY_STATUSES = ("pending", "sent", "failed", "available")
+EXPORT_STATUSES = ("pending", "approved", "rejected", "downloaded")
 
 
 class Recipient(Base):
@@ -45,6 +46,17 @@ class Recipient(Base):
     feed_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     retention_days: Mapped[int] = mapped_column(default=30)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Entrusted processors (kind "processor"): the notification channel they carry, the
+    # contract that binds them (PIPL art. 21), whom to call, until when they may process.
+    processor_channel: Mapped[str | None] = mapped_column(String(16))
+    contract_reference: Mapped[str] = mapped_column(String(200), default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    contract_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Whether it stores and processes in the country (PIPL art. 38-40: nothing leaves).
+    in_country: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The emergency basis (PIPL art. 13(4)) holds only until then, and who invoked it.
+    basis_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    basis_invoked_by: Mapped[str] = mapped_column(String(32), default="")
     created_by_account_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL")
     )
@@ -84,6 +96,8 @@ class Disclosure(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Under the emergency basis: until when it was invoked (shown to residents afterwards).
+    emergency_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class DisclosureResident(Base):
@@ -99,3 +113,63 @@ class DisclosureResident(Base):
     resident_id: Mapped[int] = mapped_column(
         ForeignKey("residents.id", ondelete="CASCADE"), index=True
     )
+
+
+class ExportRequest(Base):
+    """A staff member's request to download residents' personal data in bulk: a second
+    administrator approves it, then the requester downloads the file once (PIPL art. 51)."""
+
+    __tablename__ = "export_requests"
+    __table_args__ = (Index("ix_export_requests_place_path", "place_path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"))
+    place_path: Mapped[str] = mapped_column(String(512))
+    # The registry entry the file is for: its allowed fields are the file's columns.
+    recipient_id: Mapped[int] = mapped_column(
+        ForeignKey("share_recipients.id", ondelete="RESTRICT"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), default="resident_sheet")
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    requested_by_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    decided_by_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    downloaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    disclosure_id: Mapped[int | None] = mapped_column(
+        ForeignKey("disclosures.id", ondelete="SET NULL")
+    )
+
+
+class DataBreach(Base):
+    """A personal-data incident declared by an administrator, with what PIPL art. 57 asks the
+    notices to the regulator and to the people concerned to say."""
+
+    __tablename__ = "data_breaches"
+    __table_args__ = (Index("ix_data_breaches_place_path", "place_path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"))
+    place_path: Mapped[str] = mapped_column(String(512))
+    title: Mapped[str] = mapped_column(String(200))
+    what_happened: Mapped[str] = mapped_column(Text, default="")
+    cause: Mapped[str] = mapped_column(Text, default="")
+    possible_harm: Mapped[str] = mapped_column(Text, default="")
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    people_affected: Mapped[int] = mapped_column(default=0)
+    measures_taken: Mapped[str] = mapped_column(Text, default="")
+    advice_to_people: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[str] = mapped_column(String(300), default="")
+    occurred_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    discovered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    declared_by_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    declared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
