@@ -78,6 +78,9 @@ TIME_COLUMNS: dict[str, str] = {
     "incidents": "closed_at",
     "disclosures": "created_at",
     "consents": "withdrawn_at",
+    "export_requests": "created_at",
+    "data_breaches": "declared_at",
+    "privacy_requests": "answered_at",
 }
 
 # Tables whose retention another job enforces; the retention job reports them and leaves them.
@@ -192,6 +195,13 @@ PLANS: dict[str, Plan] = {
             "consents",
             "delete",
             note="withdrawn consents, after the legal hold counted from the withdrawal",
+        ),
+        Plan("export_requests", "delete", note="after the legal hold from the request"),
+        Plan("data_breaches", "delete", note="after the legal hold from the declaration"),
+        Plan(
+            "privacy_requests",
+            "delete",
+            note="answered requests, after the legal hold from the answer; open ones stay",
         ),
     )
 }
@@ -439,8 +449,14 @@ def run(
         retention = inventory.retention_of(name)
         assert retention is not None
         if name not in TIME_COLUMNS:
-            raise LookupError(f"no time column for {name}: add it to TIME_COLUMNS")
-        reports.append(_apply(db, name, retention, now, dry_run))
+            # A table declared since: kept, and tests/privacy/test_retention.py fails until
+            # its time column and plan are added here.
+            log.warning("retention: no time column for %s; its rows are kept", name)
+            reports.append(
+                TableReport(name, str(retention), "kept", "", None, note="no time column yet")
+            )
+        else:
+            reports.append(_apply(db, name, retention, now, dry_run))
         if on_table is not None:
             on_table(name)
     result = RunReport(now, dry_run, reports)
