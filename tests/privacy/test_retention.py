@@ -8,9 +8,10 @@ import datetime as dt
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from linli.audit import service as audit_service
@@ -281,6 +282,7 @@ def test_every_time_based_table_has_a_time_column_and_a_rule() -> None:
     assert RetentionKind.DAYS in kinds
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_cli_runs_as_of_a_time_with_a_dry_run(db: Session, world: World, settings: Any) -> None:
     from linli.cli import app as cli_app
 
@@ -309,3 +311,8 @@ def test_cli_runs_as_of_a_time_with_a_dry_run(db: Session, world: World, setting
     assert ids["la_old"] not in _ids(db, "login_attempts")
     bad = runner.invoke(cli_app, ["privacy", "retention", "--now", "yesterday"], env=env)
     assert bad.exit_code == 1
+    # The daily job's own unit of work: nothing left to do, and its run is stored too.
+    scheduled = retention.run_once(sessionmaker(bind=db.get_bind()), now=NOW)
+    assert (scheduled.deleted, scheduled.anonymised) == (0, 0)
+    db.expire_all()
+    assert [r.trigger for r in retention.last_runs(db)] == ["schedule", "cli"]
