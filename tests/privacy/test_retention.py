@@ -199,7 +199,7 @@ def test_retention_deletes_and_anonymises_exactly_the_expired_rows(
     assert by_table["cases"].anonymised == 1
     old = db.execute(select(T["cases"]).where(T["cases"].c.id == ids["c_old"])).one()
     assert (old.reporter_resident_id, old.reporter_account_id, old.lat) == (None, None, None)
-    assert (old.title, old.description) == ("", "")
+    assert (old.title, old.description) == ("—", "")
     assert old.ref == "C-OLD"
     assert old.status == "closed"
     for key in ("c_new", "c_open"):

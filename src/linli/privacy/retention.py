@@ -53,6 +53,7 @@ log = logging.getLogger("linli.privacy.retention")
 
 TIME_BASED = frozenset({RetentionKind.DAYS, RetentionKind.LEGAL_HOLD, RetentionKind.CONFIGURED})
 ANON_TEXT = ""  # what anonymised free text becomes
+ANON_TITLE = "—"  # an anonymised title: lists still show a link with a name
 
 Action = Literal["delete", "anonymise", "delegated", "kept"]
 Condition = Callable[[Table], ColumnElement[bool]]
@@ -153,7 +154,7 @@ PLANS: dict[str, Plan] = {
                 "reporter_account_id": None,
                 "filed_by_account_id": None,
                 "assignee_account_id": None,
-                "title": ANON_TEXT,
+                "title": ANON_TITLE,
                 "description": ANON_TEXT,
                 "rating_comment": None,
                 "lat": None,
@@ -174,7 +175,7 @@ PLANS: dict[str, Plan] = {
                 "answered_by": None,
                 "moderated_by": None,
                 "moderation_reason": None,
-                "title": ANON_TEXT,
+                "title": ANON_TITLE,
                 "body": ANON_TEXT,
             },
             anonymise_children={"proposal_events": {"account_id": None, "text": ""}},
