@@ -33,6 +33,8 @@ from linli.points import pages as points_pages
 from linli.poll import api as poll_api
 from linli.poll import pages as poll_pages
 from linli.privacy import consent_api as privacy_consent_api
+from linli.privacy import subject_api as privacy_subject_api
+from linli.privacy import subject_pages as privacy_subject_pages
 from linli.privacy import consent_pages as privacy_consent_pages
 from linli.privacy import retention_api as privacy_retention_api
 from linli.proposal import api as proposal_api
@@ -103,6 +105,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     sharing_api.feed_router,
     privacy_consent_pages.router,
     privacy_consent_api.router,
+    privacy_subject_pages.router,
+    privacy_subject_api.router,
     privacy_retention_api.router,
     # Last: its /api/v1/{device_token}/telemetry alias must not shadow a named route.
     telemetry_api.router,

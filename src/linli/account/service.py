@@ -639,3 +639,9 @@ def accounts_of_residents(db: Session, resident_ids: list[int]) -> dict[int, int
         Account.resident_id.in_(sorted(set(resident_ids))), Account.is_active.is_(True)
     )
     return {int(rid): int(aid) for rid, aid in db.execute(stmt) if rid is not None}
+
+
+def password_matches(db: Session, account_id: int, password: str) -> bool:
+    """Whether ``password`` is the account's: the identity re-check before a deletion."""
+    account = get_account(db, account_id)
+    return passwords.verify_password(account.password_hash, password)

@@ -507,3 +507,50 @@ def dwellers_under(db: Session, place_paths: list[str]) -> list[Dweller]:
         Dweller(rid, pid, mask_name(name), room or "", born, int(size or 0))
         for rid, pid, name, room, born, size in db.execute(stmt)
     ]
+
+
+CORRECTABLE_FIELDS = ("name", "id_number", "date_of_birth", "household_id")
+
+
+def apply_correction(
+    db: Session, actor: Actor, resident_id: int, *, field: str, value: str
+) -> None:
+    """Change a verified field after staff approved the resident's correction request."""
+    if field not in CORRECTABLE_FIELDS:
+        raise ValidationFailed(f"not a verified field: {field}")
+    resident = get_record(db, resident_id)
+    place = place_service.get(db, resident.place_id)
+    if not permissions.can_manage(actor, place.path):
+        raise PermissionDenied("you cannot change residents here")
+    # The same checks as a registration: the schema validates the new value.
+    if field == "name":
+        resident.name = ResidentCreate(place_id=resident.place_id, name=value).name
+    elif field == "id_number":
+        checked = ResidentCreate(place_id=resident.place_id, name="x", id_number=value).id_number
+        digest = _digest(checked, "residents.id_number")
+        other = repository.by_id_digest(db, digest) if digest else None
+        if other is not None and other.id != resident_id:
+            raise Conflict("a resident with this ID number is already registered")
+        resident.id_number = checked
+        resident.id_number_digest = digest
+    elif field == "date_of_birth":
+        born = ResidentCreate(
+            place_id=resident.place_id, name="x", date_of_birth=dt.date.fromisoformat(value)
+        ).date_of_birth
+        resident.date_of_birth = born.isoformat() if born else None
+        resident.birth_year = born.year if born else None
+    else:
+        household = get_household_record(db, int(value))
+        resident.household_id = household.id
+        resident.place_id = household.place_id
+    resident.updated_at = utc_now()
+    audit_service.record(
+        db,
+        actor=actor,
+        action="resident.corrected",
+        subject_type="resident",
+        subject_id=resident_id,
+        subject_resident_id=resident_id,
+        place_id=resident.place_id,
+        fields=[field],
+    )
