@@ -154,7 +154,7 @@ def _snapshot(db: Session) -> dict[str, Any]:
 
 
 def test_retention_deletes_and_anonymises_exactly_the_expired_rows(
-    db: Session, world: World, client: TestClient
+    db: Session, world: World, client: TestClient, make_client: Any
 ) -> None:
     ids = _seed(db, world)
     before = _snapshot(db)
@@ -255,6 +255,10 @@ def test_retention_deletes_and_anonymises_exactly_the_expired_rows(
     assert response.status_code == 200
     body = response.json()
     assert [r["deleted"] for r in body] == [0, 4]
+    page = make_client("admin1").get("/console/privacy/retention")
+    assert page.status_code == 200
+    assert "<code>login_attempts</code>" in page.text
+    assert make_client("staff1").get("/console/privacy/retention").status_code == 403
 
 
 def test_every_time_based_table_has_a_time_column_and_a_rule() -> None:
