@@ -45,6 +45,15 @@ ACTION_LABELS = {
     "assist.ended": N_("Stopped acting for the resident"),
     "permission.denied": N_("Was refused"),
     "ratelimit.refused": N_("Was stopped for trying too often"),
+    "subject.exported": N_("Downloaded a copy of the data"),
+    "subject.link_created": N_("Made a one-time download link for an organisation"),
+    "subject.link_downloaded": N_("The organisation downloaded the data"),
+    "subject.link_revoked": N_("Revoked a download link"),
+    "subject.correction_requested": N_("Asked for a correction"),
+    "subject.correction_approved": N_("Approved a correction"),
+    "subject.request_refused": N_("Refused a request"),
+    "resident.corrected": N_("Corrected the details"),
+    "subject.erased": N_("Deleted the personal data"),
 }
 
 # Filters of the audit search: action prefixes with a label.
