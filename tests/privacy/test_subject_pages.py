@@ -51,7 +51,18 @@ def test_rights_pages_and_two_step_deletion(make_client: Any, world: World) -> N
     assert made.status_code == 201
     assert "/privacy/exports/" in made.text
     staff = make_client("staff1")
-    assert staff.get("/console/privacy-requests").status_code == 200
+    queue = staff.get("/console/privacy-requests")
+    assert queue.status_code == 200
+    erased = staff.post(
+        "/console/privacy-requests/erase",
+        data={
+            "resident_id": world.residents["alan"],
+            "reason": "搬走了",
+            "csrf_token": csrf_of(queue.text),
+        },
+        follow_redirects=False,
+    )
+    assert erased.status_code == 303
     assert make_client("bob").get("/console/privacy-requests").status_code == 403
 
     step1 = alice.get("/me/deletion")

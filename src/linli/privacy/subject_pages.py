@@ -181,10 +181,14 @@ def refuse(
     return RedirectResponse("/console/privacy-requests", status_code=303)
 
 
-@router.post("/console/residents/{resident_id}/erase")
+@router.post("/console/privacy-requests/erase")
 def erase_resident(
-    db: Db, actor: Staff, resident_id: PathId, reason: Annotated[str, Form(max_length=500)]
+    db: Db,
+    actor: Staff,
+    resident_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
+    reason: Annotated[str, Form(max_length=500)],
 ) -> Response:
+    """Delete the data of a resident who moved away (staff of their community, with a reason)."""
     subject.delete_by_staff(db, actor, resident_id, reason=reason)
     db.commit()
     return RedirectResponse("/console/privacy-requests", status_code=303)
