@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy.orm import Session
 
 from linli.account import service as account_service
@@ -9,6 +10,7 @@ from linli.case import service as case_service
 from linli.case.models import Case
 from linli.case.schemas import CaseCreate
 from linli.core.actor import Actor
+from linli.privacy import consent
 from tests.conftest import World
 
 
@@ -38,6 +40,9 @@ def file_case(
     lon: float | None = None,
 ) -> Case:
     """A case reported by ``who`` and committed."""
+    if lat is not None and who in world.residents:
+        # A resident's map position needs their consent to precise location (P7).
+        consent.seed(db, world.residents[who], "precise_location")
     case = case_service.report(
         db,
         actor(db, world, who),
@@ -52,3 +57,10 @@ def file_case(
     )
     db.commit()
     return case
+
+
+@pytest.fixture
+def alice_consents_to_images(db: Session, world: World) -> None:
+    """Alice's consent to attaching photos (a separate sensitive purpose, row P7)."""
+    consent.seed(db, world.residents["alice"], "images")
+    db.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
@@ -114,6 +115,7 @@ def test_private_case_refusals_across_tenants(
     assert case.id not in [c["id"] for c in r["items"]]
 
 
+@pytest.mark.usefixtures("alice_consents_to_images")
 def test_similar_and_photos_over_the_api(client: TestClient, db: Session, world: World) -> None:
     case = file_case(db, world, text="1号楼楼道灯不亮")
     r = client.post(

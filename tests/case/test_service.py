@@ -224,6 +224,7 @@ def _jpeg_with_gps() -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.usefixtures("alice_consents_to_images")
 def test_photos_are_checked_and_stripped(db: Session, world: World) -> None:
     case = file_case(db, world)
     alice, bob = actor(db, world, "alice"), actor(db, world, "bob")

@@ -37,6 +37,7 @@ PUBLIC_API = {
     ("get", "/api/v1/environment/trends"),
     ("get", "/api/v1/environment/observations.json"),
     ("get", "/api/v1/environment/observations.csv"),
+    ("get", "/api/v1/privacy/notice"),
 }
 
 

@@ -25,6 +25,7 @@ from linli.incident.warnings import NeedsIn, WarnIn
 from linli.notice import service as notice_service
 from linli.place import service as place_service
 from linli.place.schemas import PlaceCreate
+from linli.privacy import consent
 from linli.resident import service as resident_service
 from linli.resident.schemas import HouseholdCreate, ResidentCreate
 from tests.conftest import PASSWORD, World, bearer
@@ -84,6 +85,10 @@ def _site(db: Session, world: World) -> Site:
     warnings.set_site_point(db, staff, site.b1, "building:building-1")
     warnings.set_site_point(db, staff, b2, "building:building-2")
     warnings.set_site_point(db, staff, b3, "building:building-6")
+    # Everyone here consented to the evacuation-needs register (a sensitive purpose, P7).
+    residents = [*world.residents.values(), site.zhao, site.qian, site.qian2, site.sun]
+    for rid in residents:
+        consent.seed(db, rid, "evacuation_needs")
     warnings.set_needs(db, staff, site.sun, NeedsIn(needs=["disability"], note="轮椅"))
     db.commit()
     return site

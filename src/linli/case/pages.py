@@ -18,6 +18,7 @@ from linli.core.actor import Actor
 from linli.core.errors import LinliError, NotFound, PermissionDenied, ValidationFailed
 from linli.core.i18n import gettext as _
 from linli.core.pagination import PageParams
+from linli.privacy import consent
 from linli.web import ratelimit as limits
 from linli.web import shell
 from linli.web.deps import CsrfChecked, CurrentActor, Db, LoggedIn, PathId
@@ -238,7 +239,7 @@ async def report_submit(
         case = service.report(db, actor, body)
         if data:
             service.add_photo(db, actor, case.id, data)
-    except (ValidationError, ValidationFailed) as exc:
+    except (ValidationError, ValidationFailed, consent.ConsentRequired) as exc:
         db.rollback()
         message = exc.message if isinstance(exc, LinliError) else _("Check the form.")
         return _report_form(
@@ -435,7 +436,7 @@ async def case_photo(
         if not data:
             raise ValidationFailed(_("Choose a photo to add."))
         service.add_photo(db, actor, case_id, data)
-    except ValidationFailed as exc:
+    except (ValidationFailed, consent.ConsentRequired) as exc:
         db.rollback()
         return _case_page(
             request, db, actor, case_id, errors={"photo": exc.message}, status_code=422
