@@ -50,6 +50,8 @@ def _settings(url: str, data_dir: Path) -> Settings:
         # The suite logs in and reports a lot from one address: tests of the limits themselves
         # (tests/core/test_ratelimit.py) put the real numbers back.
         rate_limits=dict.fromkeys(ratelimit.DEFAULTS, "10000"),
+        # Staff log in with a password only here; tests/account/test_mfa.py turns it on.
+        mfa_required_for_staff=False,
     )
 
 

@@ -66,9 +66,19 @@ class Settings(BaseSettings):
     background_jobs: bool = True
     # Evaluate alarm rules on readings as they are stored (turn off only in pure web workers).
     rules_enabled: bool = True
+    # Entrusted processors of the notification channels, registered at start-up (JSON list of
+    # {"channel", "name", "contract_reference", "contact", "purpose", ...}; docs/privacy.md).
+    processors: list[dict[str, str | int | bool]] = Field(default_factory=list)
+    # Where outbound endpoints may point (`linli check`): host names (a name covers its
+    # subdomains) and address ranges; no ranges given: loopback and private networks only.
+    outbound_allowed_hosts: list[str] = Field(default_factory=list)
+    outbound_allowed_networks: list[str] = Field(default_factory=list)
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
     demo_mode: bool = False
+    # Staff and administrator roles work only after enrolling a second factor (TOTP);
+    # LINLI_MFA_REQUIRED_FOR_STAFF. Not enforced in demo mode (see mfa_enforced).
+    mfa_required_for_staff: bool = True
 
     @field_validator("database_url")
     @classmethod
@@ -81,6 +91,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'linli.db').as_posix()}"
+
+    @property
+    def mfa_enforced(self) -> bool:
+        """Whether staff roles need a second factor: demo logins are published, throwaway
+        accounts of a local demonstration, so demo mode does not ask them to enrol."""
+        return self.mfa_required_for_staff and not self.demo_mode
 
     @property
     def cookie_secure(self) -> bool:

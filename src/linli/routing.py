@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from linli.account import api as account_api
+from linli.account import mfa_pages as account_mfa_pages
 from linli.account import pages as account_pages
 from linli.alarm import api as alarm_api
 from linli.alarm import pages as alarm_pages
@@ -33,10 +34,10 @@ from linli.points import pages as points_pages
 from linli.poll import api as poll_api
 from linli.poll import pages as poll_pages
 from linli.privacy import consent_api as privacy_consent_api
-from linli.privacy import subject_api as privacy_subject_api
-from linli.privacy import subject_pages as privacy_subject_pages
 from linli.privacy import consent_pages as privacy_consent_pages
 from linli.privacy import retention_api as privacy_retention_api
+from linli.privacy import subject_api as privacy_subject_api
+from linli.privacy import subject_pages as privacy_subject_pages
 from linli.proposal import api as proposal_api
 from linli.proposal import pages as proposal_pages
 from linli.resident import api as resident_api
@@ -60,6 +61,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     ops.router,
     web_pages.router,
     account_pages.router,
+    account_mfa_pages.router,
     resident_pages.router,
     audit_pages.router,
     place_pages.router,
@@ -103,10 +105,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     sharing_pages.router,
     sharing_api.router,
     sharing_api.feed_router,
-    privacy_consent_pages.router,
-    privacy_consent_api.router,
     privacy_subject_pages.router,
     privacy_subject_api.router,
+    privacy_consent_pages.router,
+    privacy_consent_api.router,
     privacy_retention_api.router,
     # Last: its /api/v1/{device_token}/telemetry alias must not shadow a named route.
     telemetry_api.router,

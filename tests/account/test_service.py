@@ -145,8 +145,13 @@ def test_assisted_session_acts_for_the_resident_over_http(
         select(AuthSession).where(AuthSession.token_hash == sha256_hex(token))
     ).one()
     actor = reload_actor(db, session)
-    account_service.start_assist(db, actor, session, resident_id=alice, present=True, reason="代填")
+    new = account_service.start_assist(
+        db, actor, session, resident_id=alice, present=True, reason="代填"
+    )
     db.commit()
+    # Assisted mode is a privilege change: the old token stops working (A10).
+    assert staff.get("/api/v1/me").status_code == 401
+    staff.cookies.set("linli_session", new)
     me = staff.get("/api/v1/me").json()
     assert me["username"] == "staff1"
     assert me["on_behalf_of_resident_id"] == alice

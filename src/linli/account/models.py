@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from linli.core.crypto import EncryptedString
 from linli.core.db import Base
 from linli.core.time import UTCDateTime, utc_now
 
@@ -71,6 +72,10 @@ class AuthSession(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(256))
+    # Password checked, second factor not yet: the session grants nothing until it is.
+    mfa_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When this session proved the second factor (login code or enrolment); None: never.
+    mfa_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiKey(Base):
@@ -101,3 +106,33 @@ class LoginAttempt(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     success: Mapped[bool] = mapped_column(Boolean)
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class MfaCredential(Base):
+    """An account's TOTP secret (encrypted at rest); enrolment counts once confirmed."""
+
+    __tablename__ = "mfa_credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), unique=True
+    )
+    secret: Mapped[str] = mapped_column(EncryptedString("mfa_credentials.secret"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The last 30-second time step a code was accepted for: a code works only once.
+    last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class MfaRecoveryCode(Base):
+    """A single-use recovery code; only its digest is kept."""
+
+    __tablename__ = "mfa_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

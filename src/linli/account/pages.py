@@ -15,7 +15,15 @@ from linli.core.errors import LinliError, PermissionDenied, ValidationFailed
 from linli.core.i18n import gettext as _
 from linli.place import service as place_service
 from linli.web import shell
-from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId, session_cookie_name, settings_of
+from linli.web.deps import (
+    CsrfChecked,
+    Db,
+    LoggedIn,
+    PathId,
+    session_cookie_name,
+    set_session_cookie,
+    settings_of,
+)
 from linli.web.shell import view
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfChecked, shell.AssistContext])
@@ -94,10 +102,12 @@ def revoke_api_key(request: Request, db: Db, actor: LoggedIn, key_id: PathId) ->
 def stop_assist(request: Request, db: Db, actor: LoggedIn) -> Response:
     """Stop acting for a resident."""
     session = getattr(request.state, "auth_session", None)
-    if session is not None:
-        service.stop_assist(db, actor, session)
-        db.commit()
-    return RedirectResponse("/console/residents" if actor.is_staff else "/", status_code=303)
+    token = service.stop_assist(db, actor, session) if session is not None else None
+    db.commit()
+    response = RedirectResponse("/console/residents" if actor.is_staff else "/", status_code=303)
+    if token is not None:
+        set_session_cookie(response, settings_of(request), token)  # a new token (A10)
+    return response
 
 
 # --- console: accounts ------------------------------------------------------------------------

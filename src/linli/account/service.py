@@ -8,12 +8,12 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from linli.account import cache, passwords, permissions, repository
+from linli.account import cache, mfa, passwords, permissions, repository
 from linli.account.models import Account, ApiKey, AuthSession, LoginAttempt, RoleGrant
 from linli.account.schemas import AccountCreate, PreferencesUpdate
 from linli.audit import service as audit_service
 from linli.config import Settings
-from linli.core.actor import ACCOUNT_ADMIN_ROLES, ROLES, SYSTEM, Actor, Grant
+from linli.core.actor import ACCOUNT_ADMIN_ROLES, ROLES, STAFF_ROLES, SYSTEM, Actor, Grant
 from linli.core.crypto import new_token, sha256_hex
 from linli.core.errors import (
     Conflict,
@@ -173,6 +173,8 @@ def grant_role(
     )
     db.add(grant)
     db.flush()
+    # A change of privilege ends the account's sessions (A10): its next login gets a new token.
+    repository.revoke_sessions(db, account_id, utc_now())
     audit_service.record(
         db,
         actor=actor or SYSTEM,
@@ -203,6 +205,7 @@ def revoke_grant(db: Session, actor: Actor, grant_id: int) -> None:
         )
         raise PermissionDenied("you cannot revoke this grant")
     db.delete(grant)
+    repository.revoke_sessions(db, grant.account_id, utc_now())
     audit_service.record(
         db,
         actor=actor,
@@ -292,6 +295,16 @@ def build_actor(
     )
 
 
+def without_staff_roles(actor: Actor) -> Actor:
+    """The actor with only its resident and caregiver roles: what a staff member's browser
+    session may do before it has proved a second factor (A28)."""
+    return replace(
+        actor,
+        grants=tuple(g for g in actor.grants if g.role not in STAFF_ROLES),
+        on_behalf_of_resident_id=None,
+    )
+
+
 # --- login and sessions ---------------------------------------------------------------------
 
 
@@ -302,6 +315,8 @@ class LoginResult:
     token: str
     session: AuthSession
     account: Account
+    # The password was right but a second factor is still due (the session grants nothing yet).
+    mfa_pending: bool = False
 
 
 def login(
@@ -358,6 +373,7 @@ def login(
         account.password_hash = passwords.hash_password(password)
     db.add(LoginAttempt(username=name, at=now, success=True, ip=ip))
     account.last_login_at = now
+    pending = mfa.is_enrolled(db, account.id)
     token = new_token()
     session = AuthSession(
         token_hash=sha256_hex(token),
@@ -368,6 +384,7 @@ def login(
         expires_at=now + dt.timedelta(hours=settings.session_absolute_hours),
         ip=ip,
         user_agent=(user_agent or "")[:256],
+        mfa_pending=pending,
     )
     db.add(session)
     db.flush()
@@ -378,18 +395,46 @@ def login(
         subject_type="account",
         subject_id=account.id,
         subject_resident_id=account.resident_id,
+        detail={"second_factor": "pending"} if pending else None,
     )
-    return LoginResult(token=token, session=session, account=account)
+    return LoginResult(token=token, session=session, account=account, mfa_pending=pending)
+
+
+def rotate_session_token(session: AuthSession) -> str:
+    """Give a session a new token (privilege change, second factor, assisted mode); the old
+    token stops working at once. The caller sets the returned token as the cookie."""
+    token = new_token()
+    session.token_hash = sha256_hex(token)
+    return token
+
+
+def session_state(settings: Settings, session: AuthSession) -> tuple[int, int]:
+    """(seconds until the idle timeout, seconds until the absolute timeout) of a session."""
+    now = utc_now()
+    idle_end = session.last_seen_at + dt.timedelta(minutes=settings.session_idle_minutes)
+    return (
+        max(0, int((idle_end - now).total_seconds())),
+        max(0, int((session.expires_at - now).total_seconds())),
+    )
+
+
+def touch_session(session: AuthSession) -> None:
+    """Count now as activity (the "stay logged in" button)."""
+    session.last_seen_at = utc_now()
 
 
 def session_from_token(
-    db: Session, settings: Settings, token: str
+    db: Session, settings: Settings, token: str, *, touch: bool = True, pending: bool = False
 ) -> tuple[AuthSession, Account] | None:
-    """The live session for a cookie token, or None (expired, idle, revoked, disabled)."""
+    """The live session for a cookie token, or None (expired, idle, revoked, disabled, or
+    still waiting for its second factor). ``pending`` finds only sessions waiting for the
+    second factor instead; ``touch`` False reads without counting as activity."""
     if not token or len(token) > 200:
         return None
     session = repository.session_by_token_hash(db, sha256_hex(token))
     if session is None or session.revoked_at is not None:
+        return None
+    if session.mfa_pending != pending:
         return None
     now = utc_now()
     idle_limit = dt.timedelta(minutes=settings.session_idle_minutes)
@@ -398,7 +443,7 @@ def session_from_token(
     account = repository.get(db, session.account_id)
     if account is None or not account.is_active:
         return None
-    if (now - session.last_seen_at).total_seconds() > SESSION_TOUCH_SECONDS:
+    if touch and (now - session.last_seen_at).total_seconds() > SESSION_TOUCH_SECONDS:
         session.last_seen_at = now
     return session, account
 
@@ -520,8 +565,10 @@ def account_from_api_key(db: Session, presented: str) -> Account | None:
 
 def start_assist(
     db: Session, actor: Actor, session: AuthSession, *, resident_id: int, present: bool, reason: str
-) -> None:
-    """Let a staff member act for a resident who is present; every action is recorded as such."""
+) -> str:
+    """Let a staff member act for a resident who is present; every action is recorded as such.
+
+    Returns the session's new token: the browser must get it as its cookie."""
     if not present:
         raise ValidationFailed("assisted mode needs the resident to be present and asking for help")
     if len(reason.strip()) < 2:
@@ -545,6 +592,8 @@ def start_assist(
         )
         raise PermissionDenied("you cannot assist residents of this place")
     session.on_behalf_of_resident_id = resident_id
+    # Acting for someone else is a change of privilege: a new token (A10).
+    token = rotate_session_token(session)
     audit_service.record(
         db,
         actor=actor,
@@ -555,13 +604,16 @@ def start_assist(
         place_id=place_id,
         reason=reason,
     )
+    return token
 
 
-def stop_assist(db: Session, actor: Actor, session: AuthSession) -> None:
+def stop_assist(db: Session, actor: Actor, session: AuthSession) -> str | None:
+    """Stop acting for a resident; returns the session's new token (None: nothing changed)."""
     resident_id = session.on_behalf_of_resident_id
     if resident_id is None:
-        return
+        return None
     session.on_behalf_of_resident_id = None
+    token = rotate_session_token(session)
     audit_service.record(
         db,
         actor=actor,
@@ -571,6 +623,7 @@ def stop_assist(db: Session, actor: Actor, session: AuthSession) -> None:
         subject_resident_id=resident_id,
         place_id=resident_service.get_record(db, resident_id).place_id,
     )
+    return token
 
 
 def grantable_roles(actor: Actor) -> list[str]:

@@ -68,6 +68,8 @@ NOTIFICATION_RETRY_ACCOUNT = Limit("notification.retry.account", 30, HOUR)
 # Declared for the password-reset flow (none exists yet): Zulip's 2 an hour and 5 a day.
 PASSWORD_RESET_HOUR = Limit("password_reset.address.hour", 2, HOUR, per="address")
 PASSWORD_RESET_DAY = Limit("password_reset.address.day", 5, DAY, per="address")
+# Second-factor codes (TOTP or recovery) per account: 5 tries in 15 minutes.
+MFA_CODE_ACCOUNT = Limit("mfa.code.account", 5, 15 * MINUTE)
 
 DEFAULTS: dict[str, Limit] = {
     limit.name: limit
@@ -83,6 +85,7 @@ DEFAULTS: dict[str, Limit] = {
         NOTIFICATION_RETRY_ACCOUNT,
         PASSWORD_RESET_HOUR,
         PASSWORD_RESET_DAY,
+        MFA_CODE_ACCOUNT,
     )
 }
 

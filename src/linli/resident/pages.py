@@ -18,7 +18,7 @@ from linli.place import service as place_service
 from linli.resident import permissions, service
 from linli.resident.schemas import ResidentRead, ResidentRevealed, ResidentUpdate, RevealRequest
 from linli.web import shell
-from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId
+from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId, set_session_cookie, settings_of
 from linli.web.shell import view
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfChecked, shell.AssistContext])
@@ -312,7 +312,7 @@ def resident_assist(
             request, db, actor, resident_id, status_code=422, assist_errors=errors, **form
         )
     try:
-        account_service.start_assist(
+        token = account_service.start_assist(
             db,
             actor,
             session,
@@ -332,4 +332,6 @@ def resident_assist(
             **form,
         )
     db.commit()
-    return RedirectResponse("/me", status_code=303)
+    response = RedirectResponse("/me", status_code=303)
+    set_session_cookie(response, settings_of(request), token)  # a new token (A10)
+    return response

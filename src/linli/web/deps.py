@@ -7,7 +7,7 @@ import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -61,6 +61,25 @@ def session_cookie_name(settings: Settings) -> str:
     return SECURE_SESSION_COOKIE if settings.cookie_secure else SESSION_COOKIE
 
 
+def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
+    """Hand the browser its (new) session token."""
+    response.set_cookie(
+        session_cookie_name(settings),
+        token,
+        max_age=settings.session_absolute_hours * 3600,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/",
+    )
+
+
+# Reading how long the session has left must not itself count as activity.
+SESSION_STATUS_PATH = "/me/session/status"
+# Where staff enrol a second factor before their roles work.
+MFA_ENROL_PATH = "/me/security/mfa"
+
+
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -76,7 +95,9 @@ def _api_key_actor(db: Session, presented: str, ip: str | None, settings: Settin
 
 
 def _session_actor(request: Request, db: Session, settings: Settings, token: str) -> Actor | None:
-    found = account_service.session_from_token(db, settings, token)
+    found = account_service.session_from_token(
+        db, settings, token, touch=request.url.path != SESSION_STATUS_PATH
+    )
     if found is None:
         return None
     session, account = found
@@ -86,6 +107,10 @@ def _session_actor(request: Request, db: Session, settings: Settings, token: str
     actor = account_service.build_actor(
         db, account, via="web", session=session, ip=client_ip(request)
     )
+    if settings.mfa_enforced and session.mfa_verified_at is None and actor.is_staff:
+        # Staff roles wait for a second factor; the person can still enrol and use resident pages.
+        request.state.mfa_enrolment_needed = True
+        actor = account_service.without_staff_roles(actor)
     db.commit()  # last-seen stamp
     return actor
 
@@ -132,8 +157,12 @@ async def require_login(actor: CurrentActor) -> Actor:
 LoggedIn = Annotated[Actor, Depends(require_login)]
 
 
-async def require_staff(actor: LoggedIn) -> Actor:
+async def require_staff(request: Request, actor: LoggedIn) -> Actor:
     if not actor.is_staff:
+        if getattr(request.state, "mfa_enrolment_needed", False):
+            raise PermissionDenied(
+                "staff work needs two-step verification; set it up under My security"
+            )
         raise PermissionDenied("this area is for community staff")
     return actor
 

@@ -24,12 +24,14 @@ from linli.rule import service as rule_service
 from linli.web import ratelimit as limits
 from linli.web import shell
 from linli.web.deps import (
+    MFA_ENROL_PATH,
     CsrfChecked,
     CurrentActor,
     Db,
     Staff,
     client_ip,
     session_cookie_name,
+    set_session_cookie,
     settings_of,
 )
 from linli.web.middleware import ELDER_COOKIE, LANG_COOKIE, PREF_MAX_AGE, SIZE_COOKIE, TEXT_SIZES
@@ -143,16 +145,14 @@ def login_submit(
         g.role != "resident" and g.role != "caregiver"
         for g in account_service.grants_of(db, result.account.id)
     )
-    response = RedirectResponse(safe_next(next, home_for(actor_is_staff)), status_code=303)
-    response.set_cookie(
-        session_cookie_name(settings),
-        result.token,
-        max_age=settings.session_absolute_hours * 3600,
-        httponly=True,
-        secure=settings.cookie_secure,
-        samesite="lax",
-        path="/",
-    )
+    target = safe_next(next, home_for(actor_is_staff))
+    if result.mfa_pending:
+        # The password was right; the session counts once the second factor is given.
+        target = f"/login/mfa?next={quote(safe_next(next, ''))}"
+    elif actor_is_staff and settings.mfa_enforced:
+        target = MFA_ENROL_PATH  # staff roles work once a second factor is set up
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(response, settings, result.token)
     account = result.account
     if account.locale:
         response.set_cookie(LANG_COOKIE, account.locale, max_age=PREF_MAX_AGE, samesite="lax")
