@@ -351,6 +351,12 @@ def _texts(db: Session) -> list[tuple[str, str, str]]:
     return found
 
 
+def _send_csrf(client: TestClient) -> TestClient:
+    """Send the session's anti-forgery token with every request, as the pages' script does."""
+    client.headers["X-CSRF-Token"] = csrf_of(client.get("/").text)
+    return client
+
+
 def test_export_then_delete_leaves_nothing_findable(
     app: Any, client: TestClient, db: Session, world: World
 ) -> None:
@@ -360,6 +366,7 @@ def test_export_then_delete_leaves_nothing_findable(
     rid, aid = _seed(db, world)
     id_number = _valid_id(ID_BASE)
     login(client, "oyang")
+    _send_csrf(client)
     response = client.get("/api/v1/me/export?format=json")
     assert response.status_code == 200, response.text
     doc = response.json()
@@ -415,7 +422,7 @@ def test_links_corrections_and_the_queue(
     """R2, R3, R5, R8 (SQLite and PostgreSQL): a one-time processor link downloads once, then
     410; a correction filed at the desk in assisted mode is approved by staff and applied; a
     refusal needs a reason; the queue shows overdue first."""
-    alice = make_client("alice")
+    alice = _send_csrf(make_client("alice"))
     made = alice.post("/api/v1/me/export-links", json={"processor": "某律师事务所", "hours": 1})
     assert made.status_code == 201, made.text
     url = made.json()["url"].replace("http://testserver", "")
@@ -449,7 +456,7 @@ def test_links_corrections_and_the_queue(
         follow_redirects=False,
     )
     assert filed.status_code == 303, filed.text
-    staff = make_client("staff1")
+    staff = _send_csrf(make_client("staff1"))
     queue = staff.get("/api/v1/privacy/requests").json()
     mine = [q for q in queue if q["kind"] == "correction"]
     assert mine

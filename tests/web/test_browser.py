@@ -170,6 +170,8 @@ def site(sqlite_template: Template, tmp_path_factory: pytest.TempPathFactory) ->
         secret_key=TEST_SECRET,  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
         base_url="http://127.0.0.1",
         log_format="text",
+        # Staff log in with a password only here; tests/account/test_mfa.py covers the second step.
+        mfa_required_for_staff=False,
     )
     app = create_app(settings)
     # Listening before the server starts: early requests wait in the backlog, no polling.

@@ -12,9 +12,9 @@ from linli.core.i18n import gettext as _
 from linli.core.validation import Id, PlainText
 from linli.privacy import consent, purposes
 from linli.privacy.consent_models import Consent, ImpactAssessment, SensitiveModule
-from linli.web.deps import Db, LoggedIn, PathId, QueryId
+from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId, QueryId
 
-router = APIRouter(prefix="/api/v1", tags=["privacy"])
+router = APIRouter(prefix="/api/v1", tags=["privacy"], dependencies=[CsrfChecked])
 
 PurposeId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z_]+$")]
 

@@ -73,6 +73,8 @@ LINKS: tuple[Link, ...] = (
         action=Action.DELETE,
     ),
     Link("api_keys", owner=(("account_id", A),), action=Action.DELETE),
+    Link("mfa_credentials", owner=(("account_id", A),), action=Action.DELETE),
+    Link("mfa_recovery_codes", owner=(("account_id", A),), action=Action.DELETE),
     Link("login_attempts", owner=(("username", U),), action=Action.DELETE),
     # audit: legal hold, never changed (it holds ids, never names, phones or ID numbers)
     Link(
@@ -245,6 +247,8 @@ SECRET_COLUMNS: frozenset[str] = frozenset(
         "auth_sessions.token_hash",
         "auth_sessions.csrf_secret",
         "api_keys.secret_hash",
+        "mfa_credentials.secret",
+        "mfa_recovery_codes.code_hash",
         "residents.phone_digest",
         "residents.id_number_digest",
         "waste_cards.card_digest",

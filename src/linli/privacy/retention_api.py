@@ -13,9 +13,9 @@ from linli.core.actor import ACCOUNT_ADMIN_ROLES, Actor
 from linli.core.errors import PermissionDenied
 from linli.privacy import retention
 from linli.web import shell
-from linli.web.deps import Db, LoggedIn
+from linli.web.deps import CsrfChecked, Db, LoggedIn
 
-router = APIRouter(tags=["privacy"])
+router = APIRouter(tags=["privacy"], dependencies=[CsrfChecked])
 
 
 class RetentionRunRead(BaseModel):

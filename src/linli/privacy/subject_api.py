@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from linli.core import ratelimit
 from linli.core.time import utc_now
 from linli.privacy import subject
-from linli.web.deps import Db, LoggedIn, PathId, Staff
+from linli.web.deps import CsrfChecked, Db, LoggedIn, PathId, Staff
 from linli.web.ratelimit import enforce
 
-router = APIRouter(prefix="/api/v1", tags=["privacy"])
+router = APIRouter(prefix="/api/v1", tags=["privacy"], dependencies=[CsrfChecked])
 
 
 class RequestRead(BaseModel):
