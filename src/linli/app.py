@@ -122,6 +122,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.templates = build_environment()
     app.state.schema_head = head_revision(engine)
     app.state.static_version = _static_version(STATIC_DIR)
+    if settings.processors and check_schema:
+        sharing_tasks.register_processors(app.state.sessionmaker, settings.processors)
 
     app.add_middleware(RequestContext)
     errors.install(app)

@@ -561,6 +561,35 @@ def restore_command(
 # --- audit and secrets ----------------------------------------------------------------------
 
 
+@app.command("check")
+@_friendly
+def check() -> None:
+    """Deployment check: every outbound endpoint (SMTP, MQTT, webhooks, SMS gateways, robots)
+    must point inside the operator's allow-list; exit 1 with one line per one that does not."""
+    from linli.notification import service as notification_service
+    from linli.sharing import service as sharing_service
+
+    settings = Settings()
+    configure_field_cipher(settings.field_key())
+    endpoints: list[tuple[str, str]] = []
+    if settings.smtp_url:
+        endpoints.append(("SMTP server (LINLI_SMTP_URL)", settings.smtp_url))
+    if settings.mqtt_url:
+        endpoints.append(("MQTT broker (LINLI_MQTT_URL)", settings.mqtt_url))
+    with _unit_of_work(settings) as db:
+        endpoints += notification_service.endpoint_addresses(db)
+        endpoints += sharing_service.registry_endpoints(db)
+        problems = sharing_service.processors_abroad(db)
+    problems += sharing_service.outbound_problems(
+        endpoints, settings.outbound_allowed_hosts, settings.outbound_allowed_networks
+    )
+    if problems:
+        for line in problems:
+            err.print(line, markup=False)
+        _fail(f"{len(problems)} outbound endpoint(s) outside the allowed list")
+    out.print(f"outbound endpoints ok: {len(endpoints)} checked, all allowed", markup=False)
+
+
 @audit_app.command("verify")
 @_friendly
 def audit_verify() -> None:

@@ -32,6 +32,21 @@ from tests.notification.conftest import (
 DEADLINE = 30.0
 
 
+@pytest.fixture(autouse=True)
+def processors(app: FastAPI) -> None:
+    """Every channel's processor is in the recipient registry with a contract, as a real
+    deployment's LINLI_PROCESSORS registers them (delivery refuses to send otherwise)."""
+    from linli.sharing import service as sharing_service
+
+    entries: list[dict[str, object]] = [
+        {"channel": c, "name": f"{c} provider", "contract_reference": f"DPA-{c}"}
+        for c in sharing_service.CHANNEL_FIELDS
+    ]
+    with app.state.sessionmaker() as s:
+        sharing_service.sync_processors(s, entries)
+        s.commit()
+
+
 async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = DEADLINE) -> None:
     """Poll ``check`` until it holds; fail with ``what`` after ``timeout`` seconds."""
     ends = time.monotonic() + timeout

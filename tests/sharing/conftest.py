@@ -13,8 +13,17 @@ from linli.incident import service as incident_service
 from linli.incident.models import Incident
 from linli.incident.schemas import IncidentCreate
 from linli.sharing import service as sharing_service
-from linli.sharing.schemas import RecipientCreate, RecipientIssued
+from linli.sharing.schemas import (
+    BreachCreate,
+    ExportDecision,
+    ExportRequestCreate,
+    RecipientCreate,
+    RecipientIssued,
+)
 from tests.conftest import PASSWORD, World
+from tests.notification.conftest import receiver, smtp
+
+__all__ = ["receiver", "smtp"]
 
 MINIMAL: list[str] = []
 FULL = [*sharing_service.OPTIONAL, *sharing_service.PERSONAL]
@@ -101,3 +110,66 @@ def open_incident(
     )
     db.commit()
     return incident
+
+
+SHEET = ["resident_rooms", "resident_names"]
+BREACH: dict[str, Any] = {
+    "title": "物业电脑被盗",
+    "what_happened": "A laptop with the resident sheet of building 1 was stolen from the office.",
+    "cause": "The office door was left open.",
+    "possible_harm": "Names and rooms may be known to strangers.",
+    "categories": ["identity", "household"],
+    "people_affected": 3,
+    "measures_taken": "Passwords changed; the police was told.",
+    "advice_to_people": "Be wary of calls that name your room.",
+    "contact": "社区居委会 021-5555 0101",
+}
+
+
+def sheet_recipient(db: Session, world: World, *, place: str = "c1") -> RecipientIssued:
+    """A registry entry of ``place`` that may receive the resident sheet (a duty by law)."""
+    return recipient(
+        db, world, name="街道办事处", place=place, fields=SHEET, types=[], basis="legal_duty"
+    )
+
+
+def second_admin(db: Session, world: World, place: str = "c1") -> tuple[Actor, dict[str, str]]:
+    """Another community administrator of ``place`` (an approver): actor and API key headers."""
+    username = f"admin-{place}-second"
+    headers = account_with_role(db, world, username, "community_admin", place)
+    account = account_service.by_username(db, username)
+    assert account is not None
+    return account_service.build_actor(db, account, via="cli"), headers
+
+
+def approved_export(
+    db: Session, world: World, *, place: str = "c1", approver: Actor | None = None
+) -> int:
+    """An export of ``place``'s resident sheet asked for by admin1 and approved by another
+    administrator of the place: admin1 may download it once."""
+    entry = sheet_recipient(db, world, place=place)
+    asked = sharing_service.request_export(
+        db,
+        actor_of(db, world, "admin1"),
+        ExportRequestCreate(
+            place_id=world.places[place], recipient_id=entry.id, purpose="Census by the street"
+        ),
+    )
+    if approver is None:
+        approver, _headers = second_admin(db, world, place)
+    sharing_service.decide_export(
+        db, approver, asked.id, ExportDecision(approve=True, note="Checked the purpose")
+    )
+    db.commit()
+    return asked.id
+
+
+def declared_breach(db: Session, world: World, *, place: str = "c1") -> int:
+    """A personal-data incident of ``place`` declared by admin1."""
+    notices = sharing_service.declare_breach(
+        db,
+        actor_of(db, world, "admin1"),
+        BreachCreate.model_validate({**BREACH, "place_id": world.places[place]}),
+    )
+    db.commit()
+    return notices.breach.id

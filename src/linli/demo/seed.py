@@ -340,6 +340,8 @@ def seed_devices(db: Session, data_dir: Path) -> int:
     incident_demo.seed(db)
     # Who hears of the street's incidents outside the platform, and what they may be told.
     seed_recipients(db, data_dir)
+    # The entrusted processors of the notification channels, so that messages go out.
+    seed_processors(db)
     return made
 
 
@@ -405,6 +407,32 @@ def seed_recipients(db: Session, data_dir: Path) -> int:
         )
     write_private_file(feeds_path(data_dir), json.dumps(feeds, ensure_ascii=False, indent=2) + "\n")
     return len(feeds)
+
+
+# The demo's entrusted processors, one per notification channel: delivery sends nothing
+# through a channel whose processor is not in the recipient registry with a contract.
+DEMO_PROCESSORS: tuple[dict[str, object], ...] = tuple(
+    {
+        "channel": channel,
+        "name": f"演示{label}服务商",
+        "contract_reference": f"DEMO-DPA-{channel}",
+        "contact": "演示环境，无真实合同",
+        "purpose": "演示：投递社区通知",
+    }
+    for channel, label in (
+        ("email", "邮件"),
+        ("sms", "短信"),
+        ("webhook", "Webhook"),
+        ("wecom", "企业微信"),
+        ("dingtalk", "钉钉"),
+    )
+)
+
+
+def seed_processors(db: Session) -> int:
+    """Register the demo's notification processors (again: it changes nothing the second
+    time). Returns how many registry entries there are for them."""
+    return len(sharing_service.sync_processors(db, list(DEMO_PROCESSORS)))
 
 
 # (template, property, parameter overrides, name) of the demo street's rules, all switched on;

@@ -45,6 +45,36 @@ SEVERITY_NAMES = {
 }
 
 
+# What each part of a channel's payload is, in the recipient registry's field names: the
+# processor of a channel must allow every one of them (tests hold each adapter to this).
+PAYLOAD_FIELDS: dict[str, dict[str, str]] = {
+    "email": {
+        "To": "email_address",
+        "From": "",
+        "Subject": "message_text",
+        "Date": "",
+        "Message-ID": "",
+        "X-Linli-Idempotency-Key": "",
+        "Auto-Submitted": "",
+        "body": "message_text",
+    },
+    "sms": {"to": "phone_number", "text": "message_text"},
+    "webhook": {
+        "id": "",
+        "event": "message_data",
+        "category": "message_data",
+        "severity": "message_data",
+        "subject": "message_text",
+        "body": "message_text",
+        "link": "message_text",
+        "created_at": "",
+        "data": "message_data",
+    },
+    "wecom": {"msgtype": "", "text": "message_text"},
+    "dingtalk": {"msgtype": "", "text": "message_text"},
+}
+
+
 class DeliveryError(Exception):
     """A message was not delivered; ``permanent`` when sending it again cannot help."""
 

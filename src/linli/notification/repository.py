@@ -241,3 +241,8 @@ def finish(db: Session, notification_id: int, until: dt.datetime, **values: obje
         .values(**values)
     )
     return int(db.connection().execute(stmt).rowcount) == 1
+
+
+def enabled_endpoints(db: Session) -> list[NotificationEndpoint]:
+    query = select(NotificationEndpoint).where(NotificationEndpoint.enabled.is_(True))
+    return list(db.scalars(query.order_by(NotificationEndpoint.id)))

@@ -8,6 +8,7 @@ change that caused it commits. After that commit the bell of each person hears a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -55,6 +56,7 @@ from linli.notification.schemas import (
     PreferencesUpdate,
 )
 from linli.place import service as place_service
+from linli.sharing import service as sharing_service
 
 log = logging.getLogger(__name__)
 
@@ -716,6 +718,7 @@ class Delivery:
     attempts: int
     created_at: dt.datetime
     seen: dt.datetime
+    place_id: int | None = None
 
     @property
     def destination(self) -> str:
@@ -731,6 +734,10 @@ class Destination:
     address: str
     secret: str | None = None
     recipients: tuple[str, ...] = ()
+    # The entrusted processor it goes through (recipient registry) and what it is given.
+    processor_id: int | None = None
+    fields: tuple[str, ...] = ()
+    resident_id: int | None = None
 
 
 def due(
@@ -768,6 +775,7 @@ def due(
             attempts=r.attempts,
             created_at=r.created_at,
             seen=r.next_attempt_at,
+            place_id=r.place_id,
         )
         for r in rows
     ]
@@ -779,7 +787,18 @@ def claim(db: Session, delivery: Delivery, until: dt.datetime) -> bool:
 
 
 def destination(db: Session, delivery: Delivery) -> Destination | str:
-    """Where to send, or why it cannot be sent at all."""
+    """Where to send, or why it cannot be sent at all: nothing leaves through a channel
+    whose entrusted processor is not in the recipient registry with a contract."""
+    found = _destination(db, delivery)
+    if isinstance(found, str):
+        return found
+    processor = sharing_service.processor_for(db, delivery.channel, delivery.place_id)
+    if isinstance(processor, str):
+        return processor
+    return dataclasses.replace(found, processor_id=processor.recipient_id, fields=processor.fields)
+
+
+def _destination(db: Session, delivery: Delivery) -> Destination | str:
     if delivery.endpoint_id is not None:
         endpoint = repository.get_endpoint(db, delivery.endpoint_id)
         if endpoint is None:
@@ -805,16 +824,32 @@ def destination(db: Session, delivery: Delivery) -> Destination | str:
             return "the account is disabled"
         if not _prefs(repository.preference(db, account.id)).email_enabled:
             return "the person turned e-mail off"
-        return Destination(channel="email", address=account.email)
+        return Destination(channel="email", address=account.email, resident_id=account.resident_id)
     return f"channel {delivery.channel} is not sent to people"
 
 
-def record_sent(db: Session, delivery: Delivery, until: dt.datetime) -> bool:
-    """The message was delivered."""
+def record_sent(
+    db: Session, delivery: Delivery, until: dt.datetime, target: Destination | None = None
+) -> bool:
+    """The message was delivered: and the disclosure to its processor is logged."""
     now = utc_now()
-    return repository.finish(
+    done = repository.finish(
         db, delivery.id, until, status="sent", sent_at=now, next_attempt_at=now, last_error=""
     )
+    if done and target is not None and target.processor_id is not None:
+        sharing_service.record_message(
+            db,
+            processor_id=target.processor_id,
+            channel=delivery.channel,
+            place_id=delivery.place_id,
+            notification_id=delivery.id,
+            fields=target.fields,
+            to_person=delivery.account_id is not None,
+            resident_id=target.resident_id,
+            subject=delivery.subject,
+            now=now,
+        )
+    return done
 
 
 def record_failure(
@@ -846,3 +881,11 @@ def record_failure(
         next_attempt_at=retry_at,
         last_error=reason[:500],
     )
+
+
+def endpoint_addresses(db: Session) -> list[tuple[str, str]]:
+    """(what, URL) of every enabled endpoint: for the deployment's in-country check."""
+    return [
+        (f"notification endpoint {e.name!r} ({e.channel})", e.url)
+        for e in repository.enabled_endpoints(db)
+    ]

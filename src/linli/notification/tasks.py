@@ -257,7 +257,7 @@ class DeliveryWorkers:
                 self._failed, delivery, until, reason, self._retry_at(delivery, False)
             )
         else:
-            await asyncio.to_thread(self._sent, delivery, until)
+            await asyncio.to_thread(self._sent, delivery, until, target)
 
     def _retry_at(self, delivery: Delivery, permanent: bool) -> dt.datetime | None:
         attempts = delivery.attempts + 1
@@ -314,9 +314,9 @@ class DeliveryWorkers:
                 return False, ""
             return True, service.destination(db, delivery)
 
-    def _sent(self, delivery: Delivery, until: dt.datetime) -> None:
+    def _sent(self, delivery: Delivery, until: dt.datetime, target: Destination) -> None:
         with session_scope(self.factory) as db:
-            if not service.record_sent(db, delivery, until):
+            if not service.record_sent(db, delivery, until, target):
                 log.warning("a delivered notification's lease had expired", extra=_ids(delivery))
 
     def _failed(

@@ -16,7 +16,13 @@ from linli.core.pagination import Page, PageParams
 from linli.core.time import utc_now
 from linli.sharing import service
 from linli.sharing.schemas import (
+    BreachCreate,
+    BreachNotices,
+    BreachOut,
     DisclosureOut,
+    ExportDecision,
+    ExportRequestCreate,
+    ExportRequestOut,
     RecipientCreate,
     RecipientIssued,
     RecipientOut,
@@ -126,3 +132,62 @@ def feed_document(
     return Response(
         disclosure.payload.encode("utf-8"), media_type=render.CAP_MEDIA_TYPE, headers=NO_STORE
     )
+
+
+# --- bulk exports with a second approver, personal-data incidents ----------------------------
+
+
+@router.get("/sharing/exports", response_model=list[ExportRequestOut])
+def list_exports(db: Db, actor: LoggedIn) -> list[ExportRequestOut]:
+    """Export requests of the places the caller administers, newest first."""
+    return service.list_exports(db, actor)
+
+
+@router.post("/sharing/exports", response_model=ExportRequestOut, status_code=201)
+def request_export(db: Db, actor: LoggedIn, body: ExportRequestCreate) -> ExportRequestOut:
+    """Ask for the resident sheet of a place; another administrator must approve it."""
+    out = service.request_export(db, actor, body)
+    db.commit()
+    return out
+
+
+@router.post("/sharing/exports/{export_id}/decision", response_model=ExportRequestOut)
+def decide_export(
+    db: Db, actor: LoggedIn, export_id: PathId, body: ExportDecision
+) -> ExportRequestOut:
+    """Approve or reject someone else's export request."""
+    out = service.decide_export(db, actor, export_id, body)
+    db.commit()
+    return out
+
+
+@router.get("/sharing/exports/{export_id}/file")
+def download_export(db: Db, actor: LoggedIn, export_id: PathId) -> Response:
+    """The approved file, once, for the person who asked for it."""
+    name, text = service.download_export(db, actor, export_id)
+    db.commit()
+    return Response(
+        text.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', **NO_STORE},
+    )
+
+
+@router.get("/sharing/breaches", response_model=list[BreachOut])
+def list_breaches(db: Db, actor: LoggedIn) -> list[BreachOut]:
+    """Declared personal-data incidents of the places the caller administers or audits."""
+    return service.list_breaches(db, actor)
+
+
+@router.post("/sharing/breaches", response_model=BreachNotices, status_code=201)
+def declare_breach(db: Db, actor: LoggedIn, body: BreachCreate) -> BreachNotices:
+    """Declare a personal-data incident; the answer holds both notices in both languages."""
+    out = service.declare_breach(db, actor, body)
+    db.commit()
+    return out
+
+
+@router.get("/sharing/breaches/{breach_id}", response_model=BreachNotices)
+def get_breach(db: Db, actor: LoggedIn, breach_id: PathId) -> BreachNotices:
+    """One incident with its notices."""
+    return service.get_breach(db, actor, breach_id)

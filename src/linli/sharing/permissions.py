@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from linli.core.actor import Actor
-from linli.sharing.models import Disclosure, DisclosureResident, Recipient
+from linli.sharing.models import (
+    DataBreach,
+    Disclosure,
+    DisclosureResident,
+    ExportRequest,
+    Recipient,
+)
 
 # Those who decide what leaves the platform: the administrators of the place (least privilege).
 MANAGE_ROLES = frozenset({"community_admin", "district_admin"})
@@ -62,7 +68,13 @@ def concerning(resident_id: int | None, home_path: str | None) -> ColumnElement[
     """SQL condition: disclosures about the resident's home or above it, or with their data."""
     conditions: list[ColumnElement[bool]] = []
     if home_path:
-        conditions.append(Disclosure.place_path.in_(ancestor_paths(home_path)))
+        # A message to one person is theirs alone: it is not shown to their neighbours.
+        conditions.append(
+            and_(
+                Disclosure.place_path.in_(ancestor_paths(home_path)),
+                Disclosure.subject_type != "message",
+            )
+        )
     if resident_id is not None:
         mine = select(DisclosureResident.disclosure_id).where(
             DisclosureResident.resident_id == resident_id
@@ -71,3 +83,17 @@ def concerning(resident_id: int | None, home_path: str | None) -> ColumnElement[
     if not conditions:
         return false()
     return or_(*conditions)
+
+
+def visible_exports(actor: Actor) -> ColumnElement[bool]:
+    """SQL condition: export requests of places the actor administers."""
+    return _under(ExportRequest.place_path, actor.paths_for(MANAGE_ROLES))
+
+
+def visible_breaches(actor: Actor) -> ColumnElement[bool]:
+    """SQL condition: declared incidents of places the actor administers or audits."""
+    return _under(DataBreach.place_path, actor.paths_for(MANAGE_ROLES | {"auditor"}))
+
+
+def visible_breaches_path(actor: Actor, place_path: str) -> bool:
+    return actor.holds(MANAGE_ROLES | {"auditor"}, place_path)

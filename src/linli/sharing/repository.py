@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
-from linli.sharing.models import Disclosure, DisclosureResident, Recipient
+from linli.sharing.models import (
+    DataBreach,
+    Disclosure,
+    DisclosureResident,
+    ExportRequest,
+    Recipient,
+)
 
 
 def get_recipient(db: Session, recipient_id: int) -> Recipient | None:
@@ -74,11 +80,18 @@ def disclosures_page(
     return list(db.scalars(query)), total
 
 
-def feed_of(db: Session, recipient_id: int, since: dt.datetime, *, limit: int) -> list[Disclosure]:
-    """A recipient's messages made at or after ``since``, newest first."""
+def feed_of(
+    db: Session, recipient_id: int, since: dt.datetime, *, limit: int, excluded: frozenset[str]
+) -> list[Disclosure]:
+    """A recipient's messages made at or after ``since``, newest first, except those about
+    the ``excluded`` kinds of subject."""
     query = (
         select(Disclosure)
-        .where(Disclosure.recipient_id == recipient_id, Disclosure.created_at >= since)
+        .where(
+            Disclosure.recipient_id == recipient_id,
+            Disclosure.created_at >= since,
+            Disclosure.subject_type.not_in(excluded),
+        )
         .order_by(Disclosure.created_at.desc(), Disclosure.id.desc())
         .limit(limit)
     )
@@ -107,3 +120,66 @@ def residents_of(db: Session, disclosure_id: int) -> list[int]:
         DisclosureResident.disclosure_id == disclosure_id
     )
     return list(db.scalars(query.order_by(DisclosureResident.resident_id)))
+
+
+def processors_at(db: Session, channel: str, paths: list[str]) -> list[Recipient]:
+    """Active processor entries of a notification channel registered at one of ``paths``,
+    the nearest place first."""
+    if not paths:
+        return []
+    query = select(Recipient).where(
+        Recipient.active.is_(True),
+        Recipient.kind == "processor",
+        Recipient.processor_channel == channel,
+        Recipient.place_path.in_(paths),
+    )
+    rows = list(db.scalars(query.order_by(Recipient.id)))
+    return sorted(rows, key=lambda r: -len(r.place_path))
+
+
+def active_with_webhooks(db: Session) -> list[Recipient]:
+    query = select(Recipient).where(Recipient.active.is_(True), Recipient.webhook_url.is_not(None))
+    return list(db.scalars(query.order_by(Recipient.id)))
+
+
+def processors_abroad(db: Session) -> list[Recipient]:
+    query = select(Recipient).where(
+        Recipient.active.is_(True), Recipient.kind == "processor", Recipient.in_country.is_(False)
+    )
+    return list(db.scalars(query.order_by(Recipient.id)))
+
+
+def get_export(db: Session, export_id: int) -> ExportRequest | None:
+    return db.get(ExportRequest, export_id)
+
+
+def move_export(
+    db: Session, export_id: int, from_status: str, to_status: str, **values: object
+) -> bool:
+    """Change an export request's status only if it still has ``from_status``: of two
+    concurrent decisions or downloads, one wins."""
+    stmt = (
+        update(ExportRequest)
+        .where(ExportRequest.id == export_id, ExportRequest.status == from_status)
+        .values(status=to_status, **values)
+        .execution_options(synchronize_session=False)
+    )
+    done = int(db.connection().execute(stmt).rowcount) == 1
+    row = db.get(ExportRequest, export_id)
+    if row is not None:
+        db.refresh(row)
+    return done
+
+
+def exports_where(db: Session, where: ColumnElement[bool], *, limit: int) -> list[ExportRequest]:
+    query = select(ExportRequest).where(where).order_by(ExportRequest.id.desc()).limit(limit)
+    return list(db.scalars(query))
+
+
+def get_breach(db: Session, breach_id: int) -> DataBreach | None:
+    return db.get(DataBreach, breach_id)
+
+
+def breaches_where(db: Session, where: ColumnElement[bool], *, limit: int) -> list[DataBreach]:
+    query = select(DataBreach).where(where).order_by(DataBreach.id.desc()).limit(limit)
+    return list(db.scalars(query))

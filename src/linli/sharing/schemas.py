@@ -16,6 +16,7 @@ LegalBasis = Literal[
 ]
 FieldName = PlainText
 IncidentType = PlainText
+ProcessorChannel = Literal["email", "sms", "webhook", "wecom", "dingtalk"]
 
 
 class RecipientCreate(BaseModel):
@@ -33,6 +34,13 @@ class RecipientCreate(BaseModel):
     min_severity: int = Field(default=3, ge=1, le=4)
     webhook_url: str | None = Field(default=None, max_length=500)
     retention_days: int = Field(default=30, ge=1, le=3650)
+    processor_channel: ProcessorChannel | None = None
+    contract_reference: PlainText | None = Field(default=None, max_length=200)
+    contact: PlainText | None = Field(default=None, max_length=200)
+    contract_expires_at: dt.datetime | None = None
+    in_country: bool | None = None
+    # The emergency basis holds this many hours (default 72, at most 168), then lapses.
+    emergency_hours: int | None = Field(default=None, ge=1, le=168)
 
 
 class RecipientUpdate(BaseModel):
@@ -49,6 +57,13 @@ class RecipientUpdate(BaseModel):
     min_severity: int | None = Field(default=None, ge=1, le=4)
     webhook_url: str | None = Field(default=None, max_length=500)
     retention_days: int | None = Field(default=None, ge=1, le=3650)
+    processor_channel: ProcessorChannel | None = None
+    contract_reference: PlainText | None = Field(default=None, max_length=200)
+    contact: PlainText | None = Field(default=None, max_length=200)
+    contract_expires_at: dt.datetime | None = None
+    in_country: bool | None = None
+    # The emergency basis holds this many hours (default 72, at most 168), then lapses.
+    emergency_hours: int | None = Field(default=None, ge=1, le=168)
 
 
 class RecipientOut(BaseModel):
@@ -68,6 +83,13 @@ class RecipientOut(BaseModel):
     webhook_url: str | None
     retention_days: int
     active: bool
+    processor_channel: str | None = None
+    contract_reference: str = ""
+    contact: str = ""
+    contract_expires_at: dt.datetime | None = None
+    in_country: bool = True
+    basis_expires_at: dt.datetime | None = None
+    basis_invoked_by: str = ""
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -99,3 +121,100 @@ class DisclosureOut(BaseModel):
     attempts: int
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    emergency_until: dt.datetime | None = None
+
+
+class ExportRequestCreate(BaseModel):
+    """A request to download the resident sheet of a place for a registered recipient."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    place_id: Id
+    recipient_id: Id
+    purpose: MultilineText = Field(min_length=1, max_length=2000)
+
+
+class ExportDecision(BaseModel):
+    """A second administrator's answer to an export request."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    approve: bool
+    note: MultilineText = Field(default="", max_length=2000)
+
+
+class ExportRequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    place_id: int
+    recipient_id: int
+    kind: str
+    purpose: str
+    status: str
+    requested_by_account_id: int | None
+    decided_by_account_id: int | None
+    decision_note: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    downloaded_at: dt.datetime | None
+
+
+BreachCategory = Literal[
+    "identity",
+    "contact",
+    "household",
+    "health",
+    "whereabouts",
+    "biometric",
+    "minors",
+    "account",
+    "financial",
+    "other",
+]
+
+
+class BreachCreate(BaseModel):
+    """A personal-data incident as an administrator declares it."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    place_id: Id
+    title: PlainText = Field(min_length=1, max_length=200)
+    what_happened: MultilineText = Field(min_length=1, max_length=5000)
+    cause: MultilineText = Field(default="", max_length=2000)
+    possible_harm: MultilineText = Field(min_length=1, max_length=2000)
+    categories: list[BreachCategory] = Field(min_length=1, max_length=10)
+    people_affected: int = Field(ge=0, le=10_000_000)
+    measures_taken: MultilineText = Field(min_length=1, max_length=5000)
+    advice_to_people: MultilineText = Field(min_length=1, max_length=5000)
+    contact: PlainText = Field(min_length=1, max_length=300)
+    occurred_at: dt.datetime | None = None
+
+
+class BreachOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    place_id: int
+    title: str
+    what_happened: str
+    cause: str
+    possible_harm: str
+    categories: list[str]
+    people_affected: int
+    measures_taken: str
+    advice_to_people: str
+    contact: str
+    occurred_at: dt.datetime | None
+    discovered_at: dt.datetime
+    declared_at: dt.datetime
+
+
+class BreachNotices(BaseModel):
+    """The notice to the regulator and to the people concerned, in both languages."""
+
+    breach: BreachOut
+    regulator: dict[str, str]
+    residents: dict[str, str]

@@ -7,9 +7,13 @@ before it leaves, so that residents and auditors see exactly what went out (docs
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import hmac
+import io
+import ipaddress
+import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +25,13 @@ from sqlalchemy.orm import Session
 from linli.audit import service as audit_service
 from linli.core.actor import Actor
 from linli.core.crypto import new_token, sha256_hex
-from linli.core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from linli.core.errors import (
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from linli.core.i18n import N_, _, get_locale, translations
 from linli.core.pagination import Page, PageParams
 from linli.core.time import utc_now
@@ -29,9 +39,21 @@ from linli.core.xmltext import xml_text
 from linli.place import service as place_service
 from linli.resident import service as resident_service
 from linli.sharing import permissions, repository
-from linli.sharing.models import Disclosure, DisclosureResident, Recipient
+from linli.sharing.models import (
+    DataBreach,
+    Disclosure,
+    DisclosureResident,
+    ExportRequest,
+    Recipient,
+)
 from linli.sharing.schemas import (
+    BreachCreate,
+    BreachNotices,
+    BreachOut,
     DisclosureOut,
+    ExportDecision,
+    ExportRequestCreate,
+    ExportRequestOut,
     RecipientCreate,
     RecipientIssued,
     RecipientOut,
@@ -74,6 +96,25 @@ PERSONAL = ("contact_rooms", "contact_names")
 PERSONAL_BASES = frozenset({"vital_interest", "legal_duty"})
 # What a registry entry may list. Camera images and video are not in it: they cannot be allowed.
 CATALOGUE = OPTIONAL + PERSONAL
+# What an entrusted processor (a mail server, an SMS gateway, a chat robot) may be given.
+PROCESSOR_FIELDS = ("email_address", "phone_number", "message_text", "message_data")
+# What each notification channel's adapter puts in its payload (tests hold them to it).
+CHANNEL_FIELDS: dict[str, tuple[str, ...]] = {
+    "email": ("email_address", "message_text"),
+    "sms": ("phone_number", "message_text"),
+    "webhook": ("message_text", "message_data"),
+    "wecom": ("message_text",),
+    "dingtalk": ("message_text",),
+}
+# Columns of the resident sheet a bulk export may carry (personal: like PERSONAL).
+SHEET_FIELDS = ("resident_names", "resident_rooms")
+# Who may invoke the emergency basis (PIPL art. 13(4)), and for how long at most.
+EMERGENCY_ROLES = frozenset({"community_admin", "district_admin"})
+EMERGENCY_DEFAULT_HOURS = 72
+EMERGENCY_MAX_HOURS = 168
+# Disclosures that are not CAP messages (notifications through a processor, bulk exports):
+# they are never in a recipient's feed.
+NON_CAP_SUBJECTS = frozenset({"message", "notification", "export"})
 
 FIELD_LABELS = {
     "headline": N_("Title of the incident"),
@@ -87,6 +128,12 @@ FIELD_LABELS = {
     "web": N_("Link to the message"),
     "contact_rooms": N_("Rooms of residents who asked for help"),
     "contact_names": N_("Names of residents who asked for help"),
+    "email_address": N_("E-mail address"),
+    "phone_number": N_("Phone number"),
+    "message_text": N_("Text of the message"),
+    "message_data": N_("Reference numbers of the message (alarm, place)"),
+    "resident_names": N_("Residents' names"),
+    "resident_rooms": N_("Residents' rooms"),
 }
 BASIC_LABEL = N_("Kind, severity and time of the incident")
 KIND_LABELS = {
@@ -170,6 +217,12 @@ def fields_sent_labels(fields: Sequence[str]) -> list[str]:
 
 def _check_fields(fields: Iterable[str], legal_basis: str) -> list[str]:
     wanted = set(fields)
+    extra = [f for f in (*PROCESSOR_FIELDS, *SHEET_FIELDS) if f in wanted]
+    wanted -= set(extra)
+    if set(extra) & set(SHEET_FIELDS) and legal_basis not in PERSONAL_BASES | {"contract"}:
+        raise ValidationFailed(
+            _("A list of residents may only be given under a duty set by law or a contract.")
+        )
     unknown = sorted(wanted - set(CATALOGUE) - set(ALWAYS))
     if unknown:
         raise ValidationFailed(
@@ -186,7 +239,7 @@ def _check_fields(fields: Iterable[str], legal_basis: str) -> list[str]:
                 "or under a duty set by law."
             )
         )
-    return [f for f in CATALOGUE if f in wanted]
+    return [f for f in CATALOGUE if f in wanted] + extra
 
 
 def _check_types(types: Iterable[str]) -> list[str]:
@@ -263,7 +316,15 @@ def create_recipient(
     url = _check_url(data.webhook_url)
     token = FEED_TOKEN_PREFIX + new_token(32)
     key = new_token(32) if url else None
+    emergency = _emergency(actor, data.legal_basis, data.emergency_hours, now)
     recipient = Recipient(
+        processor_channel=data.processor_channel,
+        contract_reference=data.contract_reference or "",
+        contact=data.contact or "",
+        contract_expires_at=data.contract_expires_at,
+        in_country=True if data.in_country is None else data.in_country,
+        basis_expires_at=emergency[0],
+        basis_invoked_by=emergency[1],
         place_id=place.id,
         place_path=place.path,
         name=data.name,
@@ -294,6 +355,7 @@ def create_recipient(
         fields=fields,
         detail={"kind": data.kind, "legal_basis": data.legal_basis, "types": types},
     )
+    _log_emergency(db, actor, recipient)
     return RecipientIssued(**_out(recipient).model_dump(), signing_key=key, feed_token=token)
 
 
@@ -336,10 +398,30 @@ def update_recipient(
         elif recipient.signing_key is None:
             key = new_token(32)
             recipient.signing_key = key
-    for name in ("name", "kind", "purpose", "min_severity", "retention_days"):
+    for name in (
+        "name",
+        "kind",
+        "purpose",
+        "min_severity",
+        "retention_days",
+        "processor_channel",
+        "contract_reference",
+        "contact",
+        "contract_expires_at",
+        "in_country",
+    ):
         value = getattr(data, name)
         if value is not None:
             setattr(recipient, name, value)
+    invoked = basis == "vital_interest" and (
+        recipient.legal_basis != "vital_interest" or data.emergency_hours is not None
+    )
+    if invoked:
+        recipient.basis_expires_at, recipient.basis_invoked_by = _emergency(
+            actor, basis, data.emergency_hours, now
+        )
+    elif basis != "vital_interest":
+        recipient.basis_expires_at, recipient.basis_invoked_by = None, ""
     recipient.legal_basis = basis
     recipient.allowed_fields = checked
     recipient.incident_types = types
@@ -355,7 +437,50 @@ def update_recipient(
         fields=checked,
         detail={"changed": sorted(given)},
     )
+    if invoked:
+        _log_emergency(db, actor, recipient)
     return RecipientIssued(**_out(recipient).model_dump(), signing_key=key)
+
+
+def _emergency(
+    actor: Actor, basis: str, hours: int | None, now: dt.datetime
+) -> tuple[dt.datetime | None, str]:
+    """(expiry, role) of an invocation of the emergency basis; refused to other roles."""
+    if basis != "vital_interest":
+        return None, ""
+    roles = sorted(actor.roles & EMERGENCY_ROLES)
+    if not roles:
+        raise PermissionDenied(
+            _("Only a community or district administrator may invoke the emergency basis.")
+        )
+    span = min(hours or EMERGENCY_DEFAULT_HOURS, EMERGENCY_MAX_HOURS)
+    return now + dt.timedelta(hours=span), roles[-1]
+
+
+def _log_emergency(db: Session, actor: Actor, recipient: Recipient) -> None:
+    if recipient.legal_basis != "vital_interest" or recipient.basis_expires_at is None:
+        return
+    audit_service.record(
+        db,
+        actor=actor,
+        action="sharing.emergency.invoke",
+        subject_type="share_recipient",
+        subject_id=recipient.id,
+        place_id=recipient.place_id,
+        reason="PIPL art. 13(4)",
+        detail={
+            "role": recipient.basis_invoked_by,
+            "expires_at": recipient.basis_expires_at.isoformat(),
+        },
+    )
+
+
+def basis_in_force(recipient: Recipient, now: dt.datetime) -> str:
+    """The recipient's legal basis at ``now``: a lapsed emergency basis carries nothing personal."""
+    expires = recipient.basis_expires_at
+    if recipient.legal_basis == "vital_interest" and expires is not None and now >= expires:
+        return "vital_interest_lapsed"
+    return recipient.legal_basis
 
 
 def deactivate_recipient(
@@ -589,8 +714,10 @@ def share_incident(
             web=f"{_origin}/sharing/feeds/{recipient.id}/alerts/{disclosure.id}.xml",
         )
         body, fields, personal = build_alert(
-            facts, recipient.allowed_fields, recipient.legal_basis, message
+            facts, recipient.allowed_fields, basis_in_force(recipient, now), message
         )
+        if recipient.legal_basis == "vital_interest":
+            disclosure.emergency_until = recipient.basis_expires_at
         disclosure.payload = body.decode("utf-8")
         disclosure.fields = fields
         if personal:
@@ -680,7 +807,7 @@ def feed_recipient(db: Session, recipient_id: int, authorization: str) -> Recipi
 def feed_disclosures(db: Session, recipient: Recipient, now: dt.datetime) -> list[Disclosure]:
     """The recipient's messages still within its retention period, newest first."""
     since = now - dt.timedelta(days=recipient.retention_days)
-    return repository.feed_of(db, recipient.id, since, limit=FEED_LIMIT)
+    return repository.feed_of(db, recipient.id, since, limit=FEED_LIMIT, excluded=NON_CAP_SUBJECTS)
 
 
 def feed_document(
@@ -692,6 +819,7 @@ def feed_document(
     if (
         disclosure is None
         or disclosure.recipient_id != recipient.id
+        or disclosure.subject_type in NON_CAP_SUBJECTS
         or disclosure.created_at < since
     ):
         raise NotFound(_("No such alert."))
@@ -776,7 +904,7 @@ def _log_rows(db: Session, rows: Sequence[Disclosure]) -> list[DisclosureOut]:
     out: list[DisclosureOut] = []
     for d in rows:
         r = recipients.get(d.recipient_id)
-        s = summary(d.payload)
+        s = _non_cap_summary(d) if d.subject_type in NON_CAP_SUBJECTS else summary(d.payload)
         out.append(
             DisclosureOut(
                 id=d.id,
@@ -796,6 +924,7 @@ def _log_rows(db: Session, rows: Sequence[Disclosure]) -> list[DisclosureOut]:
                 attempts=d.attempts,
                 created_at=d.created_at,
                 sent_at=d.sent_at,
+                emergency_until=d.emergency_until,
             )
         )
     return out
@@ -829,3 +958,548 @@ def my_disclosures(db: Session, actor: Actor, params: PageParams) -> Page[Disclo
 def residents_in(db: Session, disclosure_id: int) -> list[int]:
     """Ids of the residents whose own data went out in a disclosure."""
     return repository.residents_of(db, disclosure_id)
+
+
+# --- entrusted processors of the notification channels ---------------------------------------
+
+CHANNEL_LABELS = {
+    "email": N_("E-mail"),
+    "sms": N_("Text message"),
+    "webhook": N_("Webhook"),
+    "wecom": N_("WeCom group robot"),
+    "dingtalk": N_("DingTalk group robot"),
+    "file": N_("Downloaded file"),
+}
+
+
+def _non_cap_summary(d: Disclosure) -> Summary:
+    if d.subject_type == "export":
+        about = _("List of residents")
+    else:
+        about = _(CHANNEL_LABELS.get(d.channel, N_("Other")))
+    # Only a message to the resident themself shows its subject; place-wide ones do not.
+    headline = d.payload if d.subject_type == "message" else ""
+    return Summary(d.identifier, sender(), "", about, "", "", "", headline, "")
+
+
+@dataclass(frozen=True)
+class Processor:
+    """The registry entry a notification channel delivers through, as delivery needs it."""
+
+    recipient_id: int
+    fields: tuple[str, ...]
+
+
+def processor_for(
+    db: Session, channel: str, place_id: int | None, *, now: dt.datetime | None = None
+) -> Processor | str:
+    """The entrusted processor of ``channel`` for a place, or why nothing may be sent.
+
+    The entry must be active, registered at the place or above, carry a contract reference
+    that has not expired, and allow every field the channel's adapter sends.
+    """
+    now = now or utc_now()
+    if place_id is None:
+        return f"no place: cannot find the {channel} processor in the recipient registry"
+    try:
+        place = place_service.get(db, place_id)
+    except NotFound:
+        return f"no place: cannot find the {channel} processor in the recipient registry"
+    found = repository.processors_at(db, channel, permissions.ancestor_paths(place.path))
+    if not found:
+        return (
+            f"refused: no entrusted processor for channel {channel} is in the recipient "
+            "registry; register it with its contract reference (LINLI_PROCESSORS)"
+        )
+    problems: list[str] = []
+    for recipient in found:
+        if not recipient.contract_reference:
+            problems.append(f"processor {recipient.name!r} has no contract reference")
+            continue
+        if recipient.contract_expires_at is not None and recipient.contract_expires_at <= now:
+            problems.append(f"the contract of processor {recipient.name!r} has expired")
+            continue
+        missing = [f for f in CHANNEL_FIELDS.get(channel, ()) if f not in recipient.allowed_fields]
+        if missing:
+            problems.append(
+                f"processor {recipient.name!r} is not allowed the fields {', '.join(missing)}"
+            )
+            continue
+        return Processor(recipient.id, CHANNEL_FIELDS.get(channel, ()))
+    return "refused: " + "; ".join(problems)
+
+
+def record_message(
+    db: Session,
+    *,
+    processor_id: int,
+    channel: str,
+    place_id: int | None,
+    notification_id: int,
+    fields: Sequence[str],
+    to_person: bool = False,
+    resident_id: int | None = None,
+    subject: str = "",
+    now: dt.datetime | None = None,
+) -> int | None:
+    """Log one notification handed to a processor: to a person (``message``: the resident
+    it was for sees it, their neighbours do not) or to a place's duty endpoint
+    (``notification``: seen by everyone living there)."""
+    now = now or utc_now()
+    recipient = repository.get_recipient(db, processor_id)
+    if recipient is None or place_id is None:
+        return None
+    try:
+        place = place_service.get(db, place_id)
+    except NotFound:
+        return None
+    personal = to_person or resident_id is not None
+    disclosure = Disclosure(
+        recipient_id=recipient.id,
+        place_id=place.id,
+        place_path=place.path,
+        subject_type="message" if personal else "notification",
+        subject_id=notification_id,
+        purpose=recipient.purpose,
+        legal_basis=recipient.legal_basis,
+        fields=list(fields),
+        channel=channel,
+        identifier=f"linli-notification-{notification_id}",
+        payload=subject[:300] if personal else "",
+        status="sent",
+        attempts=1,
+        next_attempt_at=None,
+        last_error="",
+        created_at=now,
+        sent_at=now,
+    )
+    db.add(disclosure)
+    db.flush()
+    if resident_id is not None:
+        db.add(DisclosureResident(disclosure_id=disclosure.id, resident_id=resident_id))
+    return disclosure.id
+
+
+def sync_processors(
+    db: Session, entries: Sequence[dict[str, object]], *, now: dt.datetime | None = None
+) -> list[int]:
+    """Register (or update) the processors named in configuration at every top-level place.
+
+    Each entry: ``channel``, ``name``, ``contract_reference``, ``contact``, ``purpose``,
+    optional ``legal_basis`` (default contract), ``retention_days``, ``in_country``.
+    """
+    now = now or utc_now()
+    made: list[int] = []
+    roots = place_service.children(db, None)
+    for entry in entries:
+        channel = str(entry.get("channel", ""))
+        if channel not in CHANNEL_FIELDS:
+            raise ValidationFailed(f"processor channel must be one of {', '.join(CHANNEL_FIELDS)}")
+        for root in roots:
+            existing = [
+                r
+                for r in repository.processors_at(db, channel, [root.path])
+                if r.name == str(entry.get("name", channel))
+            ]
+            recipient = existing[0] if existing else None
+            if recipient is None:
+                recipient = Recipient(
+                    place_id=root.id,
+                    place_path=root.path,
+                    kind="processor",
+                    incident_types=[],
+                    min_severity=4,
+                    active=True,
+                    created_at=now,
+                )
+                db.add(recipient)
+            recipient.name = str(entry.get("name", channel))[:100]
+            recipient.processor_channel = channel
+            recipient.contract_reference = str(entry.get("contract_reference", ""))[:200]
+            recipient.contact = str(entry.get("contact", ""))[:200]
+            recipient.purpose = str(entry.get("purpose", "Delivering notifications"))
+            recipient.legal_basis = str(entry.get("legal_basis", "contract"))
+            recipient.allowed_fields = list(CHANNEL_FIELDS[channel])
+            recipient.retention_days = int(str(entry.get("retention_days", 30)))
+            recipient.in_country = bool(entry.get("in_country", True))
+            recipient.updated_at = now
+            db.flush()
+            made.append(recipient.id)
+    return made
+
+
+# --- the in-country check --------------------------------------------------------------------
+
+DEFAULT_ALLOWED_NETWORKS = (
+    "127.0.0.0/8",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "::1/128",
+    "fc00::/7",
+)
+
+
+def host_of(url: str) -> str | None:
+    """The host name or address literal of a URL (http, https, smtp, mqtt...)."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
+def host_allowed(
+    host: str, allowed_hosts: Sequence[str], allowed_networks: Sequence[str]
+) -> tuple[bool, str]:
+    """Whether a host is on the operator's list or every address it resolves to is in an
+    allowed range: (ok, the addresses looked at or why it failed)."""
+    name = host.lower().rstrip(".")
+    for entry in allowed_hosts:
+        entry = entry.lower().strip().rstrip(".")
+        if entry and (name == entry or name.endswith("." + entry.lstrip("*."))):
+            return True, "on the host allow-list"
+    networks = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
+    try:
+        addresses = {ipaddress.ip_address(name)}
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(name, None)
+        except OSError as exc:
+            return False, f"cannot be resolved ({exc.__class__.__name__})"
+        addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
+    outside = sorted(str(a) for a in addresses if not any(a in n for n in networks))
+    if outside:
+        return False, "resolves outside the allowed ranges: " + ", ".join(outside)
+    return True, ", ".join(sorted(str(a) for a in addresses))
+
+
+def registry_endpoints(db: Session) -> list[tuple[str, str]]:
+    """(what, URL) of the recipients' webhooks."""
+    return [
+        (f"recipient {r.name!r} webhook", r.webhook_url)
+        for r in repository.active_with_webhooks(db)
+        if r.webhook_url
+    ]
+
+
+def outbound_problems(
+    endpoints: Sequence[tuple[str, str]],
+    allowed_hosts: Sequence[str],
+    allowed_networks: Sequence[str],
+) -> list[str]:
+    """One clear line per configured endpoint that is not allowed (empty: all in-country)."""
+    problems: list[str] = []
+    for what, url in endpoints:
+        host = host_of(url)
+        if not host:
+            problems.append(f"{what}: no host in {url!r}")
+            continue
+        ok, why = host_allowed(host, allowed_hosts, allowed_networks or DEFAULT_ALLOWED_NETWORKS)
+        if not ok:
+            problems.append(
+                f"{what}: {host} {why} (add it to LINLI_OUTBOUND_ALLOWED_HOSTS or "
+                "LINLI_OUTBOUND_ALLOWED_NETWORKS if it is in the country)"
+            )
+    return problems
+
+
+def processors_abroad(db: Session) -> list[str]:
+    """Processors registered as not processing in the country."""
+    return [
+        f"processor {r.name!r} is registered as processing outside the country"
+        for r in repository.processors_abroad(db)
+    ]
+
+
+# --- bulk exports with a second approver ------------------------------------------------------
+
+EXPORT_VALID_HOURS = 24
+
+
+def _export_out(row: ExportRequest) -> ExportRequestOut:
+    return ExportRequestOut.model_validate(row)
+
+
+def request_export(
+    db: Session, actor: Actor, data: ExportRequestCreate, *, now: dt.datetime | None = None
+) -> ExportRequestOut:
+    """Ask to download the resident sheet of a place for a registered recipient."""
+    now = now or utc_now()
+    try:
+        place = place_service.get(db, data.place_id)
+    except NotFound as exc:
+        raise ValidationFailed(_("Choose one of the places in the list.")) from exc
+    if not permissions.can_manage(actor, place.path):
+        raise PermissionDenied(_("You may not export the residents of this place."))
+    recipient = _visible(db, actor, data.recipient_id)
+    if not recipient.active:
+        raise ValidationFailed(_("This recipient is no longer active."))
+    if not set(SHEET_FIELDS) & set(recipient.allowed_fields):
+        raise ValidationFailed(_("This recipient may not receive a list of residents."))
+    if not place.path.startswith(recipient.place_path):
+        # A recipient receives the data of its own place and what lies below, nothing else.
+        raise ValidationFailed(_("This recipient may not receive data of this place."))
+    row = ExportRequest(
+        place_id=place.id,
+        place_path=place.path,
+        recipient_id=recipient.id,
+        kind="resident_sheet",
+        purpose=data.purpose,
+        status="pending",
+        requested_by_account_id=actor.account_id,
+        decision_note="",
+        created_at=now,
+    )
+    db.add(row)
+    db.flush()
+    audit_service.record(
+        db,
+        actor=actor,
+        action="sharing.export.request",
+        subject_type="export_request",
+        subject_id=row.id,
+        place_id=place.id,
+        detail={"recipient_id": recipient.id},
+    )
+    return _export_out(row)
+
+
+def _export_visible(db: Session, actor: Actor, export_id: int) -> ExportRequest:
+    row = repository.get_export(db, export_id)
+    if row is None or not permissions.can_manage(actor, row.place_path):
+        raise NotFound(_("No such export request."))
+    return row
+
+
+def list_exports(db: Session, actor: Actor) -> list[ExportRequestOut]:
+    rows = repository.exports_where(db, permissions.visible_exports(actor), limit=100)
+    return [_export_out(r) for r in rows]
+
+
+def decide_export(
+    db: Session,
+    actor: Actor,
+    export_id: int,
+    data: ExportDecision,
+    *,
+    now: dt.datetime | None = None,
+) -> ExportRequestOut:
+    """A second administrator of the place approves or rejects a pending request."""
+    now = now or utc_now()
+    row = _export_visible(db, actor, export_id)
+    if row.requested_by_account_id == actor.account_id:
+        raise PermissionDenied(_("Another administrator must approve your export."))
+    decided = repository.move_export(
+        db,
+        row.id,
+        "pending",
+        "approved" if data.approve else "rejected",
+        decided_by_account_id=actor.account_id,
+        decided_at=now,
+        decision_note=data.note,
+        expires_at=now + dt.timedelta(hours=EXPORT_VALID_HOURS) if data.approve else None,
+    )
+    if not decided:
+        raise Conflict(_("This request has already been decided."))
+    audit_service.record(
+        db,
+        actor=actor,
+        action="sharing.export.approve" if data.approve else "sharing.export.reject",
+        subject_type="export_request",
+        subject_id=row.id,
+        place_id=row.place_id,
+    )
+    return _export_out(row)
+
+
+def download_export(
+    db: Session, actor: Actor, export_id: int, *, now: dt.datetime | None = None
+) -> tuple[str, str]:
+    """The approved file, once, for its requester: (file name, CSV text). Logged as an audit
+    event and as a disclosure that every resident in it sees."""
+    now = now or utc_now()
+    row = _export_visible(db, actor, export_id)
+    if row.requested_by_account_id != actor.account_id:
+        raise PermissionDenied(_("Only the person who asked for this export may download it."))
+    if row.status == "downloaded":
+        raise Conflict(_("This export has already been downloaded."))
+    if row.status != "approved":
+        raise Conflict(_("This export has not been approved by a second administrator."))
+    if row.expires_at is not None and now >= row.expires_at:
+        raise Conflict(_("The approval of this export has expired; ask again."))
+    recipient = repository.get_recipient(db, row.recipient_id)
+    if recipient is None or not recipient.active:
+        raise ValidationFailed(_("This recipient is no longer active."))
+    # Claimed first: of two downloads at the same time, only one gets the file.
+    if not repository.move_export(db, row.id, "approved", "downloaded", downloaded_at=now):
+        raise Conflict(_("This export has already been downloaded."))
+    columns = [f for f in SHEET_FIELDS if f in recipient.allowed_fields]
+    people = resident_service.living_under(db, row.place_path)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    header = {"resident_names": "name", "resident_rooms": "room"}
+    writer.writerow([header[c] for c in columns])
+    for _rid, _pid, name, room in people:
+        values = {"resident_names": name, "resident_rooms": room}
+        writer.writerow([values[c] for c in columns])
+    disclosure = Disclosure(
+        recipient_id=recipient.id,
+        place_id=row.place_id,
+        place_path=row.place_path,
+        subject_type="export",
+        subject_id=row.id,
+        purpose=row.purpose,
+        legal_basis=recipient.legal_basis,
+        fields=columns,
+        channel="file",
+        identifier=f"linli-export-{row.id}",
+        payload="",
+        status="sent",
+        attempts=1,
+        last_error="",
+        created_at=now,
+        sent_at=now,
+    )
+    db.add(disclosure)
+    db.flush()
+    db.add_all(
+        DisclosureResident(disclosure_id=disclosure.id, resident_id=rid)
+        for rid in sorted({p[0] for p in people})
+    )
+    row.disclosure_id = disclosure.id
+    db.flush()
+    audit_service.record(
+        db,
+        actor=actor,
+        action="sharing.export.download",
+        subject_type="export_request",
+        subject_id=row.id,
+        place_id=row.place_id,
+        fields=columns,
+        detail={"rows": len(people), "disclosure_id": disclosure.id},
+    )
+    return f"residents-{row.id}.csv", "\ufeff" + buffer.getvalue()
+
+
+# --- personal-data incidents ------------------------------------------------------------------
+
+BREACH_CATEGORY_LABELS = {
+    "identity": N_("identity (name, ID number, date of birth)"),
+    "contact": N_("contact details (phone, e-mail)"),
+    "household": N_("household and address"),
+    "health": N_("health data"),
+    "whereabouts": N_("whereabouts"),
+    "biometric": N_("biometric data"),
+    "minors": N_("data of children under 14"),
+    "account": N_("login accounts"),
+    "financial": N_("financial data"),
+    "other": N_("other personal data"),
+}
+
+
+def _breach_out(row: DataBreach) -> BreachOut:
+    return BreachOut.model_validate(row)
+
+
+def declare_breach(
+    db: Session, actor: Actor, data: BreachCreate, *, now: dt.datetime | None = None
+) -> BreachNotices:
+    """Record a personal-data incident and produce its notices (PIPL art. 57)."""
+    now = now or utc_now()
+    try:
+        place = place_service.get(db, data.place_id)
+    except NotFound as exc:
+        raise ValidationFailed(_("Choose one of the places in the list.")) from exc
+    if not permissions.can_manage(actor, place.path):
+        raise PermissionDenied(_("You may not declare incidents for this place."))
+    row = DataBreach(
+        place_id=place.id,
+        place_path=place.path,
+        title=data.title,
+        what_happened=data.what_happened,
+        cause=data.cause,
+        possible_harm=data.possible_harm,
+        categories=list(dict.fromkeys(data.categories)),
+        people_affected=data.people_affected,
+        measures_taken=data.measures_taken,
+        advice_to_people=data.advice_to_people,
+        contact=data.contact,
+        occurred_at=data.occurred_at,
+        discovered_at=now,
+        declared_by_account_id=actor.account_id,
+        declared_at=now,
+    )
+    db.add(row)
+    db.flush()
+    audit_service.record(
+        db,
+        actor=actor,
+        action="sharing.breach.declare",
+        subject_type="data_breach",
+        subject_id=row.id,
+        place_id=place.id,
+        reason="PIPL art. 57",
+        detail={"categories": row.categories, "people": row.people_affected},
+    )
+    return breach_notices(row)
+
+
+def list_breaches(db: Session, actor: Actor) -> list[BreachOut]:
+    rows = repository.breaches_where(db, permissions.visible_breaches(actor), limit=100)
+    return [_breach_out(r) for r in rows]
+
+
+def get_breach(db: Session, actor: Actor, breach_id: int) -> BreachNotices:
+    row = repository.get_breach(db, breach_id)
+    if row is None or not permissions.visible_breaches_path(actor, row.place_path):
+        raise NotFound(_("No such incident."))
+    return breach_notices(row)
+
+
+def may_declare_any(actor: Actor) -> bool:
+    return permissions.may_manage_any(actor)
+
+
+def _notice(row: DataBreach, locale: str, *, regulator: bool) -> str:
+    t = translations(locale)
+    cats = "; ".join(t.gettext(BREACH_CATEGORY_LABELS[c]) for c in row.categories)
+    when = row.occurred_at.isoformat() if row.occurred_at else t.gettext(N_("not yet known"))
+    lines = [
+        t.gettext(N_("Personal information incident: %(title)s")) % {"title": row.title},
+        "",
+        t.gettext(N_("What happened: %(text)s")) % {"text": row.what_happened},
+        t.gettext(N_("When: %(when)s; found: %(found)s"))
+        % {"when": when, "found": row.discovered_at.isoformat()},
+        # PIPL art. 57 (1): the categories, the cause and the possible harm.
+        t.gettext(N_("Kinds of personal information involved: %(cats)s")) % {"cats": cats},
+        t.gettext(N_("Cause: %(text)s"))
+        % {"text": row.cause or t.gettext(N_("under investigation"))},
+        t.gettext(N_("Possible harm: %(text)s")) % {"text": row.possible_harm},
+        # (2): what the handler did and what people can do themselves.
+        t.gettext(N_("Measures taken: %(text)s")) % {"text": row.measures_taken},
+        t.gettext(N_("What you can do to reduce the harm: %(text)s"))
+        % {"text": row.advice_to_people},
+        # (3): how to reach the handler.
+        t.gettext(N_("Contact: %(text)s")) % {"text": row.contact},
+    ]
+    if regulator:
+        lines.insert(
+            1,
+            t.gettext(
+                N_(
+                    "Notice to the authority performing personal information protection duties "
+                    "(PIPL art. 57). People affected: %(n)s."
+                )
+            )
+            % {"n": row.people_affected},
+        )
+    return "\n".join(lines)
+
+
+def breach_notices(row: DataBreach) -> BreachNotices:
+    """The notice to the regulator and the notice to residents, in Chinese and English."""
+    return BreachNotices(
+        breach=_breach_out(row),
+        regulator={loc: _notice(row, loc, regulator=True) for loc in ("zh_Hans_CN", "en")},
+        residents={loc: _notice(row, loc, regulator=False) for loc in ("zh_Hans_CN", "en")},
+    )

@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from linli.core.db import session_scope
 from linli.core.time import utc_now
 from linli.sharing import service
 
@@ -78,3 +79,11 @@ async def run_periodically(maker: sessionmaker[Session], *, every_s: float = 15.
         except Exception:  # a failed round is logged; the next one runs anyway
             log.exception("sharing delivery round failed")
         await asyncio.sleep(every_s)
+
+
+def register_processors(
+    factory: sessionmaker[Session], entries: list[dict[str, str | int | bool]]
+) -> None:
+    """Register the configured notification processors at start-up (LINLI_PROCESSORS)."""
+    with session_scope(factory) as db:
+        service.sync_processors(db, [dict(e) for e in entries])
