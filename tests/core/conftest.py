@@ -2,8 +2,10 @@
 
 from tests.security.conftest import (
     c1_alarm,
+    c1_breach,
     c1_case,
     c1_device,
+    c1_export,
     c1_incident,
     c1_notice,
     c1_poll,
@@ -15,8 +17,10 @@ from tests.security.conftest import (
 
 __all__ = [
     "c1_alarm",
+    "c1_breach",
     "c1_case",
     "c1_device",
+    "c1_export",
     "c1_incident",
     "c1_notice",
     "c1_poll",

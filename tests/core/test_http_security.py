@@ -202,10 +202,12 @@ def test_other_community_staff_never_read_c1_objects(
     c1_redemption: int,
     c1_incident: dict[str, int],
     c1_recipient: int,
+    c1_export: int,
+    c1_breach: int,
 ) -> None:
     ids = c1_objects(world, c1_device, c1_rule, c1_alarm)
     ids |= c1_incident
-    ids |= {"recipient_id": c1_recipient}
+    ids |= {"recipient_id": c1_recipient, "export_id": c1_export, "breach_id": c1_breach}
     ids |= {"redemption_id": c1_redemption, "community_id": world.places["c1"]}
     ids |= {"notice_id": c1_notice[0], "emergency_id": c1_notice[1]}
     ids |= {"case_id": c1_case[0], "photo_id": c1_case[1]}
@@ -221,8 +223,11 @@ def test_other_community_staff_never_read_c1_objects(
         assert not missing, f"add {missing} of {path} to the cross-tenant matrix"
         url = fill(path, ids)
         # The object exists and c1 staff may read it: the refusals below mean something.
-        # The sharing registry is kept by administrators only (least privilege).
-        owner = "admin1" if path.startswith("/api/v1/sharing/") else "staff1"
+        # The sharing registry is kept by administrators only (least privilege); an approved
+        # export's file is for admin1 who asked for it, once (the outsiders come after that).
+        # A community's sensitive modules are switched by its administrators only too.
+        admin_only = ("/api/v1/sharing/", "/api/v1/privacy/communities/")
+        owner = "admin1" if path.startswith(admin_only) else "staff1"
         own = client.get(url, headers=bearer(world, owner))
         assert own.status_code == 200, (path, own.text)
         # Other tenants; in c1, a resident of another household and a role without resident
@@ -237,9 +242,14 @@ def test_other_community_staff_never_read_c1_objects(
         elif not path.startswith(("/api/v1/places/", "/api/v1/proposals/")):
             # Places and suggestions are public within their community (never their authors).
             outsiders += ["bob", "pm1"]
-        if path.startswith("/api/v1/sharing/"):
+        if path.startswith("/api/v1/sharing/breaches/"):
+            # c1's auditor reviews its declared incidents; its staff do not see them.
+            outsiders += ["staff1"]
+        elif path.startswith("/api/v1/sharing/"):
             # c1's own staff and auditor do not keep its recipient registry either.
             outsiders += ["staff1", "auditor1"]
+        elif path.startswith("/api/v1/privacy/communities/"):
+            outsiders += ["staff1"]
         for outsider in outsiders:
             r = client.get(url, headers=bearer(world, outsider))
             assert r.status_code in (403, 404), (outsider, path, r.status_code, r.text)

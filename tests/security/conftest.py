@@ -163,6 +163,23 @@ def c1_recipient(db: Session, world: World) -> int:
 
 
 @pytest.fixture
+def c1_export(db: Session, world: World) -> int:
+    """An export of c1's resident sheet asked for by admin1 and approved by a second
+    administrator of c1: only admin1 may download it, once."""
+    from tests.sharing.conftest import approved_export
+
+    return approved_export(db, world)
+
+
+@pytest.fixture
+def c1_breach(db: Session, world: World) -> int:
+    """A personal-data incident of c1 declared by its administrator."""
+    from tests.sharing.conftest import declared_breach
+
+    return declared_breach(db, world)
+
+
+@pytest.fixture
 def c1_notice(db: Session, world: World) -> tuple[int, int]:
     """A notice and an emergency check-in of a building of c1 where bob does not live."""
     from linli.notice import service as notice_service
