@@ -328,6 +328,45 @@ def test_an_expired_contract_or_a_missing_field_stops_delivery(db: Session, worl
     db.rollback()
 
 
+def test_the_pages_show_processors_and_what_went_through_them(
+    app: FastAPI, db: Session, world: World, make_client: Callable[[str], TestClient]
+) -> None:
+    made = sharing_service.sync_processors(db, _processors())
+    email = db.scalars(select(Recipient).where(Recipient.processor_channel == "email")).one()
+    sharing_service.record_message(
+        db,
+        processor_id=email.id,
+        channel="email",
+        place_id=world.places["c1-b1u1"],
+        notification_id=41,
+        fields=sharing_service.CHANNEL_FIELDS["email"],
+        to_person=True,
+        resident_id=world.residents["alice"],
+        subject="Water off on Friday",
+    )
+    db.commit()
+    alice = make_client("alice").get("/me/disclosures")
+    assert alice.status_code == 200
+    assert "email provider" in alice.text
+    assert "Water off on Friday" in alice.text
+    bob = make_client("bob").get("/me/disclosures")
+    assert bob.status_code == 200
+    assert "Water off on Friday" not in bob.text
+    log = make_client("admin1").get("/console/sharing/disclosures")
+    assert log.status_code == 200
+    assert "email provider" in log.text
+    # The processors of the configuration are registered at the top-level place: its
+    # administrators keep them.
+    account_with_role(db, world, "admin-city", "district_admin", "city")
+    admin = make_client("admin-city")
+    listed = admin.get("/console/sharing")
+    assert listed.status_code == 200
+    assert "sms provider" in listed.text
+    detail = admin.get(f"/console/sharing/{made[0]}")
+    assert detail.status_code == 200
+    assert "email provider" in detail.text
+
+
 # --- personal-data incidents ---------------------------------------------------------------------
 
 
