@@ -31,6 +31,7 @@ from linli.incident import demo as incident_demo
 from linli.place import service as place_service
 from linli.resident import service as resident_service
 from linli.resident.schemas import id_number_valid
+from linli.sharing import service as sharing_service
 
 Invoke = Callable[..., Result]
 
@@ -68,6 +69,9 @@ def test_seed_demo_is_idempotent_and_hands_out_one_login_per_role(
     c1 = place_service.by_code(db, "demo-c1")
     assert c1 is not None
     assert communities == {c1.id}
+    # Every notification channel has its entrusted processor: the demo's messages go out.
+    for channel in sharing_service.CHANNEL_FIELDS:
+        assert not isinstance(sharing_service.processor_for(db, channel, c1.id), str), channel
 
     counts = {t: _count(db, t) for t in ("places", "households", "residents", "accounts")}
     assert counts["households"] == 600
