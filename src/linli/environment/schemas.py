@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from linli.core.errors import ValidationFailed
 from linli.core.time import UTC
@@ -14,6 +14,17 @@ Metric = Literal[
     "aqi", "pm25", "pm10", "o3", "no2", "so2", "co", "noise", "ph", "turbidity", "chlorine"
 ]
 ObservationType = Literal["air", "noise", "water"]
+
+# A trend point ``[ts_ms, mean, lowest, highest]``. Declared as an array of four numbers rather
+# than with ``prefixItems`` (what pydantic makes of a tuple): OpenAPI tools that generate
+# clients or check answers against the schema do not all read ``prefixItems`` yet.
+TrendPoint = Annotated[
+    tuple[int, float, float, float],
+    WithJsonSchema(
+        {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+        mode="serialization",
+    ),
+]
 
 
 class TrendRead(BaseModel):
@@ -25,7 +36,7 @@ class TrendRead(BaseModel):
     end: int
     resolution: Literal["3600", "86400"]
     step_ms: int
-    points: list[tuple[int, float, float, float]]
+    points: list[TrendPoint]
 
 
 class AirRead(BaseModel):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -141,7 +142,55 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
         return Response(message, status_code=500, media_type="text/plain; charset=utf-8")
 
 
+# The refusals every JSON operation can answer with, whatever the route: a bad or missing
+# credential, a permission check, an object that is not there (or not the caller's to see), a
+# state conflict, invalid input and the rate limits. They are declared once here so the schema
+# tells clients (and the schema conformance tests) what the handlers above really send.
+PROBLEM_STATUSES = (400, 401, 403, 404, 409, 422, 429)
+PROBLEM_SCHEMA: dict[str, object] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+}
+
+
+def _document_problems(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """app.openapi with the shared problem answers added to every operation."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        ref = {"$ref": "#/components/schemas/Problem"}
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                for status in PROBLEM_STATUSES:
+                    declared = responses.get(str(status), {})
+                    # FastAPI's default 422 names its own body; the handler sends a problem.
+                    if "HTTPValidationError" in str(declared) or not declared:
+                        responses[str(status)] = {
+                            "description": HTTP_TITLES[status],
+                            "content": {"application/problem+json": {"schema": ref}},
+                        }
+        app.openapi_schema = schema
+        return schema
+
+    return openapi
+
+
 def install(app: FastAPI) -> None:
+    app.openapi = _document_problems(app)  # type: ignore[method-assign]  # FastAPI's hook
     app.add_exception_handler(LinliError, handle_linli_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
