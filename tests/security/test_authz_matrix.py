@@ -47,7 +47,9 @@ from tests.conftest import World, bearer, csrf_of
 
 pytestmark = [
     pytest.mark.parametrize("database", ["sqlite"], indirect=True),
-    # Not yet run to a pass against the current routes: the policy table must be triaged first.
+    # Not yet run to a pass: the privacy, second-factor, session and sharing export/breach
+    # routes are not classified yet, and the refusals of invalid bodies (422 before the
+    # permission check) and the resident API-key answers are still to be triaged.
     pytest.mark.skip(reason="work in progress: the policy table is not yet triaged"),
 ]
 
@@ -215,7 +217,6 @@ POLICY_TEXT: dict[frozenset[str], str] = {
         GET /cases/{case_id}/photos/{photo_id}
     """,
     OWNER: """
-        DELETE /api/v1/me/api-keys/{key_id}
         POST /cases/{case_id}/close
         POST /cases/{case_id}/comments
         POST /cases/{case_id}/follow
@@ -239,6 +240,11 @@ POLICY_TEXT: dict[frozenset[str], str] = {
     ANY_STAFF: """
         POST /api/v1/accounts
         GET /api/v1/alarms
+        # The event streams carry only the events of the places the caller may see (like the
+        # lists): staff of c2 get a stream of c2's alarms and incidents, never c1's.
+        GET /api/v1/alarms/stream
+        GET /console/alarms/stream
+        GET /console/incidents/stream
         GET /api/v1/alarms/counts
         POST /api/v1/cases
         GET /api/v1/cases/queue
@@ -347,7 +353,6 @@ POLICY_TEXT: dict[frozenset[str], str] = {
     """,
     STAFF: """
         POST /api/v1/accounts/{account_id}/grants
-        GET /api/v1/alarms/stream
         GET /api/v1/alarms/{alarm_id}
         POST /api/v1/alarms/{alarm_id}/acknowledge
         POST /api/v1/alarms/{alarm_id}/comments
@@ -430,7 +435,6 @@ POLICY_TEXT: dict[frozenset[str], str] = {
         PATCH /api/v1/sharing/recipients/{recipient_id}
         POST /api/v1/sharing/recipients/{recipient_id}/deactivate
         PUT /api/v1/site-points/{place_id}
-        GET /console/alarms/stream
         GET /console/alarms/{alarm_id}
         POST /console/alarms/{alarm_id}/acknowledge
         POST /console/alarms/{alarm_id}/comments
@@ -451,7 +455,6 @@ POLICY_TEXT: dict[frozenset[str], str] = {
         POST /console/evacuation-needs/{resident_id}/clear
         GET /console/incidents/from-case/{case_id}
         POST /console/incidents/from-case/{case_id}
-        GET /console/incidents/stream
         GET /console/incidents/{incident_id}
         POST /console/incidents/{incident_id}/close
         POST /console/incidents/{incident_id}/commander
@@ -508,6 +511,11 @@ POLICY_TEXT: dict[frozenset[str], str] = {
         GET /console/sharing/new
         GET /console/sharing/{recipient_id}
     """,
+    # The owner revokes their own key; the administrator of the owner's community may revoke
+    # it too (a lost phone, a leaked key), and that revocation is audited.
+    frozenset({"resident", "admin"}): """
+        DELETE /api/v1/me/api-keys/{key_id}
+    """,
     NOBODY: """
         POST /api/v1/telemetry
         POST /api/v1/{device_token}/telemetry
@@ -560,14 +568,14 @@ FIXED_PARAMS: dict[str, str] = {
 PARAM = re.compile(r"\{([a-z_]+)(?::[a-z]+)?\}")
 # Tables that record the refusals themselves or session bookkeeping, not state a refused request
 # could have changed on someone's behalf.
-VOLATILE = {"audit_events", "rate_limit_hits", "auth_sessions", "sessions"}
+VOLATILE = {"audit_events", "audit_chain", "rate_limit_hits", "auth_sessions", "sessions"}
 
 
 def policy() -> dict[str, frozenset[str]]:
     table: dict[str, frozenset[str]] = {}
     for allowed, text in POLICY_TEXT.items():
         for line in text.strip().splitlines():
-            key = " ".join(line.split())
+            key = " ".join(line.split("#", 1)[0].split())
             if not key:
                 continue
             assert key not in table, f"{key} is classified twice"
