@@ -17,10 +17,10 @@ import linli.notice.models
 import linli.notification.models
 import linli.place.models
 import linli.points.models
+import linli.poll.models
 import linli.privacy.consent_models
 import linli.privacy.retention_models
 import linli.privacy.subject_models
-import linli.poll.models
 import linli.proposal.models
 import linli.resident.models
 import linli.rule.models
