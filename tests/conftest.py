@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -299,3 +300,10 @@ def make_client(app: FastAPI) -> Iterator[object]:
 
 def bearer(world: World, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {world.api_keys[username]}"}
+
+
+@pytest.fixture(scope="module")
+def site_settings() -> dict[str, Any]:
+    """Settings the browser tests' server (tests/web/test_browser.py ``site``) runs with besides
+    the usual ones; a module overrides this fixture to change them."""
+    return {}

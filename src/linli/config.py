@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     default_locale: Literal["zh_Hans_CN", "en"] = "zh_Hans_CN"
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
+    # How long before a timeout the page warns and offers to stay logged in (WCAG 2.2.1: >= 20 s).
+    session_warning_seconds: int = Field(default=120, ge=20)
     # How long an API key's actor is remembered by a process (0: look it up on every request).
     auth_cache_seconds: float = Field(default=5, ge=0, le=60)
     login_max_failures: int = Field(default=5, ge=1)

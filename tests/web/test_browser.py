@@ -158,7 +158,11 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(sqlite_template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(
+    sqlite_template: Template,
+    tmp_path_factory: pytest.TempPathFactory,
+    site_settings: dict[str, Any],
+) -> Iterator[Site]:
     """A real uvicorn server in a thread, on a copy of the SQLite test template."""
     data_dir = tmp_path_factory.mktemp("browser")
     source = make_url(sqlite_template.url).database
@@ -172,6 +176,7 @@ def site(sqlite_template: Template, tmp_path_factory: pytest.TempPathFactory) ->
         log_format="text",
         # Staff log in with a password only here; tests/account/test_mfa.py covers the second step.
         mfa_required_for_staff=False,
+        **site_settings,
     )
     app = create_app(settings)
     # Listening before the server starts: early requests wait in the backlog, no polling.

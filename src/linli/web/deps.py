@@ -76,6 +76,10 @@ def set_session_cookie(response: Response, settings: Settings, token: str) -> No
 
 # Reading how long the session has left must not itself count as activity.
 SESSION_STATUS_PATH = "/me/session/status"
+# Requests a page makes by itself, not the person: they never keep an idle session alive. The
+# bell's stream reconnects every half hour on every open page; counting that as activity would
+# keep a forgotten tab logged in until the absolute timeout.
+PASSIVE_PATHS = frozenset({SESSION_STATUS_PATH, "/me/notifications/stream"})
 # Where staff enrol a second factor before their roles work.
 MFA_ENROL_PATH = "/me/security/mfa"
 
@@ -96,7 +100,7 @@ def _api_key_actor(db: Session, presented: str, ip: str | None, settings: Settin
 
 def _session_actor(request: Request, db: Session, settings: Settings, token: str) -> Actor | None:
     found = account_service.session_from_token(
-        db, settings, token, touch=request.url.path != SESSION_STATUS_PATH
+        db, settings, token, touch=request.url.path not in PASSIVE_PATHS
     )
     if found is None:
         return None
