@@ -18,6 +18,7 @@ from linli.case import service as case_service
 from linli.case.models import Case
 from linli.case.schemas import CaseCreate
 from linli.core.time import utc_now
+from linli.privacy import consent
 from tests.case.conftest import actor, file_case
 from tests.conftest import World
 from tests.standards.open311.conftest import TIMEOUT, from_xml, plain
@@ -69,6 +70,9 @@ def test_georeport_client_creates_and_reads_back_in_json_and_xml(
     assert definition["attributes"][0]["code"] == "location_detail"
     assert as_xml.get_service_definition("light")["service_code"] == "light"
 
+    # Alice sends a map position below: that needs her consent to precise location (P7).
+    consent.seed(db, world.residents["alice"], "precise_location")
+    db.commit()
     # georeport reads only; the POST is the spec's form-encoded request with the same transport.
     posted = requests.post(
         f"{root}/requests.json",
@@ -351,6 +355,9 @@ def test_the_posts_of_known_clients_create_cases_and_keep_contact_fields_out(
     server: str, world: World, db: Session, fmt: str, query: dict[str, str], form: dict[str, str]
 ) -> None:
     root = f"{server}{V2}"
+    # Some clients send a map position: that needs alice's consent to precise location (P7).
+    consent.seed(db, world.residents["alice"], "precise_location")
+    db.commit()
     before = _cases(db)
     posted = requests.post(
         f"{root}/requests.{fmt}",
