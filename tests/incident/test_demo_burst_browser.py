@@ -81,6 +81,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         base_url="http://127.0.0.1",
         log_format="text",
         background_jobs=True,
+        # Staff log in with a password only here; tests/account/test_mfa.py covers the second step.
+        mfa_required_for_staff=False,
     )
     configure_field_cipher(settings.field_key())
     engine = make_engine(settings.database_url)
