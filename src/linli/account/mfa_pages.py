@@ -74,6 +74,18 @@ def my_mfa(request: Request, db: Db, actor: LoggedIn, done: str = "") -> Respons
     return _mfa_page(request, db, actor, done=messages.get(done, ""))
 
 
+def _refused(request: Request, db: Db, actor: Actor, exc: LinliError, field: str) -> Response:
+    """The page again with the refusal next to ``field``; the failed attempt and its audit row
+    are kept, and a rate-limit refusal says when to try again."""
+    db.commit()
+    response = _mfa_page(
+        request, db, actor, status_code=exc.status_code, error=_(exc.message), error_field=field
+    )
+    if isinstance(exc, TooManyRequests):
+        response.headers["retry-after"] = str(exc.retry_after)
+    return response
+
+
 def _code_limit(db: Db, actor: Actor, account_id: int) -> None:
     limits.enforce(db, actor, ratelimit.MFA_CODE_ACCOUNT, key=f"account:{account_id}")
 
@@ -92,34 +104,11 @@ def confirm_mfa(
         _code_limit(db, actor, actor.account_id)
         codes = mfa.confirm_enrolment(db, actor, session, code)
     except LinliError as exc:
-        db.commit()  # the failed attempt and its audit row are kept
-        headers = {"retry-after": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else {}
-        response = _mfa_page(
-            request,
-            db,
-            actor,
-            status_code=exc.status_code,
-            error=_(exc.message),
-            error_field="code",
-        )
-        response.headers.update(headers)
-        return response
+        return _refused(request, db, actor, exc, "code")
     token = account_service.rotate_session_token(session) if session is not None else None
     db.commit()
-    response = view(
-        request,
-        "account/mfa.html",
-        {
-            "enrolled": True,
-            "enrolment": None,
-            "codes": codes,
-            "codes_left": len(codes),
-            "error": None,
-            "error_field": "",
-            "required": False,
-            "done": _("Two-step verification is on."),
-            "next_path": MFA_ENROL_PATH,
-        },
+    response = _mfa_page(
+        request, db, actor, codes=codes, required=False, done=_("Two-step verification is on.")
     )
     if token is not None:
         set_session_cookie(response, settings_of(request), token)
@@ -137,15 +126,7 @@ def renew_recovery_codes(
     try:
         codes = mfa.regenerate_recovery_codes(db, actor, password=password)
     except LinliError as exc:
-        db.commit()
-        return _mfa_page(
-            request,
-            db,
-            actor,
-            status_code=exc.status_code,
-            error=_(exc.message),
-            error_field="renew-password",
-        )
+        return _refused(request, db, actor, exc, "renew-password")
     db.commit()
     return _mfa_page(request, db, actor, codes=codes, done=_("Here are your new recovery codes."))
 
@@ -165,15 +146,8 @@ def disable_mfa(
         _code_limit(db, actor, actor.account_id)
         mfa.disable(db, actor, session, password=password, code=code)
     except LinliError as exc:
-        db.commit()
-        return _mfa_page(
-            request,
-            db,
-            actor,
-            status_code=exc.status_code,
-            error=_(exc.message),
-            error_field="off-password" if isinstance(exc, NotAuthenticated) else "off-code",
-        )
+        field = "off-password" if isinstance(exc, NotAuthenticated) else "off-code"
+        return _refused(request, db, actor, exc, field)
     token = account_service.rotate_session_token(session) if session is not None else None
     db.commit()
     response = RedirectResponse(MFA_ENROL_PATH + "?done=off", status_code=303)
