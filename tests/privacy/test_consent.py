@@ -208,7 +208,7 @@ def test_a_child_under_14_needs_a_guardian(db: Session, world: World) -> None:
     # The child's own consent is refused (a child acting through assisted mode at the desk).
     staff = actor(db, world, "staff1")
     as_child = dataclasses.replace(staff, on_behalf_of_resident_id=child)
-    with pytest.raises(consent.PermissionDenied, match="guardian"):
+    with pytest.raises(consent.PermissionDenied, match="监护人"):  # "guardian"
         consent.give(db, as_child, "precise_location")
     # A guardian account linked by staff (bob, another household) may then decide.
     with pytest.raises(consent.PermissionDenied):
@@ -305,7 +305,7 @@ def test_health_monitoring_is_off_until_a_piia_is_recorded(
     url = f"/api/v1/privacy/communities/{c1}/modules/health_monitoring"
     refused = client.put(url, json={"enabled": True}, headers=admin)
     assert refused.status_code == 409
-    assert "assessment" in refused.text
+    assert "影响评估" in refused.text  # "impact assessment"
     piia = {
         "community_id": c1,
         "module": "health_monitoring",
