@@ -41,7 +41,13 @@ from linli.core.crypto import configure_field_cipher
 from linli.core.db import make_engine, make_sessionmaker, session_scope
 from linli.core.errors import LinliError, NotFound
 from linli.core.logging import JsonFormatter
-from linli.core.migrate import check_current, current_revision, head_revision, upgrade
+from linli.core.migrate import (
+    check_current,
+    current_revision,
+    grant_app_role,
+    head_revision,
+    upgrade,
+)
 from linli.demo import seed
 from linli.device import service as device_service
 from linli.place import service as place_service
@@ -364,12 +370,13 @@ def serve(
 @db_app.command("upgrade")
 @_friendly
 def db_upgrade() -> None:
-    """Bring the database schema up to the code's migration head."""
+    """Bring the database schema up to the code's migration head (as the schema's owner,
+    LINLI_MIGRATION_DATABASE_URL, when that is set)."""
     settings = Settings()
     path = _sqlite_file(settings)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_migration_database_url)
     try:
         with err.status("Migrating…"):
             upgrade(engine)
@@ -398,6 +405,29 @@ def db_current() -> None:
         engine.dispose()
     state = "up to date" if current == head else "needs `linli db upgrade`"
     out.print(f"current: {current or 'none'}  head: {head}  ({state})", markup=False)
+
+
+@db_app.command("grant-app-role")
+@_friendly
+def db_grant_app_role(
+    role: Annotated[str, typer.Argument(help="The PostgreSQL role the application logs in as.")],
+) -> None:
+    """Give the application's PostgreSQL role row access and nothing more (run as the owner,
+    LINLI_MIGRATION_DATABASE_URL, after `linli db upgrade`; safe to repeat)."""
+    from linli.privacy.links import APPEND_ONLY
+
+    settings = Settings()
+    engine = make_engine(settings.effective_migration_database_url)
+    try:
+        grants = grant_app_role(engine, role, append_only=APPEND_ONLY)
+    finally:
+        engine.dispose()
+    out.print(
+        f"{role}: read and write rows of {grants.tables} tables in "
+        f"{grants.database}.{grants.schema}, no schema changes; read and append only: "
+        f"{', '.join(grants.append_only) or 'none'}",
+        markup=False,
+    )
 
 
 # --- accounts -------------------------------------------------------------------------------
@@ -542,7 +572,7 @@ def restore_command(
     settings = Settings()
     with err.status("Restoring…"):
         result = backup_core.restore(
-            source, settings.effective_database_url, settings.data_dir, overwrite=yes
+            source, settings.effective_migration_database_url, settings.data_dir, overwrite=yes
         )
     out.print(
         f"restored the {result.database} database (schema {result.schema or 'none'}) and "

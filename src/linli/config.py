@@ -41,6 +41,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./var")
     database_url: str = ""
+    # The role that owns the schema, for `linli db upgrade` and `linli restore` (PostgreSQL);
+    # empty: LINLI_DATABASE_URL. The application can then run as a role that cannot change it.
+    migration_database_url: str = ""
     secret_key: SecretStr = SecretStr("")
     # Key for sensitive fields at rest; derived from the secret key when not set.
     data_key: SecretStr = SecretStr("")
@@ -82,7 +85,7 @@ class Settings(BaseSettings):
     # LINLI_MFA_REQUIRED_FOR_STAFF. Not enforced in demo mode (see mfa_enforced).
     mfa_required_for_staff: bool = True
 
-    @field_validator("database_url")
+    @field_validator("database_url", "migration_database_url")
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
@@ -93,6 +96,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'linli.db').as_posix()}"
+
+    @property
+    def effective_migration_database_url(self) -> str:
+        """The URL that migrations and restores use: the owner's, or the application's."""
+        return self.migration_database_url or self.effective_database_url
 
     @property
     def mfa_enforced(self) -> bool:
