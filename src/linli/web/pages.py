@@ -19,6 +19,7 @@ from linli.core.errors import LinliError, NotAuthenticated, TooManyRequests
 from linli.core.i18n import gettext as _
 from linli.core.pagination import PageParams
 from linli.place import service as place_service
+from linli.privacy import purposes
 from linli.resident import service as resident_service
 from linli.rule import service as rule_service
 from linli.web import ratelimit as limits
@@ -77,8 +78,17 @@ def portal(request: Request, actor: CurrentActor, bye: str = "") -> Response:
 
 @router.get("/privacy")
 def privacy(request: Request, actor: CurrentActor) -> Response:
-    """The plain-language privacy notice (PIPL art. 17)."""
-    return render(request, "privacy.html", {})
+    """The plain-language privacy notice (PIPL art. 17), listing every purpose in the code."""
+    return render(
+        request,
+        "privacy.html",
+        {
+            "core_purposes": purposes.core(),
+            "optional_purposes": purposes.optional(),
+            "notice_version": purposes.NOTICE_VERSION,
+            "notice_date": purposes.NOTICE_DATE,
+        },
+    )
 
 
 @router.get("/help")
