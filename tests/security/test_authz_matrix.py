@@ -698,6 +698,7 @@ QUERIES: dict[str, dict[str, str]] = {
     "GET /api/v1/waste/rates": {"start": "2026-01-01", "end": "2026-01-31"},
 }
 
+FOREIGN_ORIGIN = "https://attacker.example"
 PARAM = re.compile(r"\{([a-z_]+)(?::[a-z]+)?\}")
 # Tables that record the refusals themselves or session bookkeeping, not state a refused request
 # could have changed on someone's behalf.
@@ -897,6 +898,27 @@ def ids(
     }
 
 
+def header_problems(key: str, path: str, r: Any) -> list[str]:
+    """The security headers every answer carries (checklist A16, and A21 for personal data)."""
+    h = r.headers
+    csp = h.get("content-security-policy", "")
+    problems = []
+    if "frame-ancestors 'none'" not in csp or "default-src 'self'" not in csp:
+        problems.append("CSP without default-src 'self' and frame-ancestors 'none'")
+    if h.get("x-content-type-options") != "nosniff":
+        problems.append("no X-Content-Type-Options: nosniff")
+    if h.get("referrer-policy") not in ("same-origin", "no-referrer"):
+        problems.append("no strict Referrer-Policy")
+    if "access-control-allow-origin" in h:
+        problems.append("a CORS allow-origin header for a foreign origin")
+    private = path == "/me" or path.startswith(
+        ("/me/", "/console", "/api/v1/me", "/api/v1/residents")
+    )
+    if private and r.status_code == 200 and h.get("cache-control") != "no-store":
+        problems.append("personal data without Cache-Control: no-store")
+    return [f"{key} ({r.status_code}): {p}" for p in problems]
+
+
 def allowed_answer(status: int, location: str) -> bool:
     return 200 <= status < 300 or (300 <= status < 400 and "/login" not in location)
 
@@ -966,7 +988,11 @@ def test_authorization_matrix(
                     data = form_body(route, ids) if route else {}
                     data |= {k: fill(v, ids) for k, v in FORMS.get(key, {}).items()}
                     kwargs["data"] = data | {"csrf_token": token}
+            if not mutating:
+                # A page of another site must never be let read the answer (no CORS).
+                kwargs["headers"] = kwargs.get("headers", {}) | {"Origin": FOREIGN_ORIGIN}
             r = c.request(method, url, **kwargs)
+            failures += header_problems(key, path, r)
             location = r.headers.get("location", "")
             if r.status_code >= 500:
                 failures.append(f"{key} as {actor}: {r.status_code}")
