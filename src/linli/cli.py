@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar, get_args
 
 import typer
 from pydantic import SecretStr, ValidationError
@@ -36,10 +36,10 @@ from linli.config import (
     is_production_key,
 )
 from linli.core import backup as backup_core
-from linli.core.actor import ROLES
+from linli.core.actor import ROLES, SYSTEM
 from linli.core.crypto import configure_field_cipher
 from linli.core.db import make_engine, make_sessionmaker, session_scope
-from linli.core.errors import LinliError, NotFound
+from linli.core.errors import LinliError, NotFound, ValidationFailed
 from linli.core.logging import JsonFormatter
 from linli.core.migrate import (
     check_current,
@@ -51,6 +51,7 @@ from linli.core.migrate import (
 from linli.demo import seed
 from linli.device import service as device_service
 from linli.place import service as place_service
+from linli.place.schemas import PlaceCreate, PlaceKind
 from linli.resident import importer
 
 APP_FACTORY = "linli.app:create_app"
@@ -84,6 +85,10 @@ rules_app = typer.Typer(help="Alarm rules: export and backtest.", no_args_is_hel
 app.add_typer(rules_app, name="rules")
 privacy_app = typer.Typer(help="Privacy: the retention job.", no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")
+place_app = typer.Typer(
+    help="Places: the tree of areas the platform looks after.", no_args_is_help=True
+)
+app.add_typer(place_app, name="place")
 
 
 # --- plumbing -------------------------------------------------------------------------------
@@ -477,6 +482,47 @@ def user_create(
         out.print(
             f"created {account.username}: {role} on {target.name} ({target.code})", markup=False
         )
+
+
+# --- places ---------------------------------------------------------------------------------
+
+PLACE_KINDS = get_args(PlaceKind)
+
+
+@place_app.command("create")
+@_friendly
+def place_create(
+    code: Annotated[str, typer.Argument(help="Short unique code (letters, digits, . _ -).")],
+    name: Annotated[str, typer.Option("--name", help="Name shown to people, e.g. 东华门街道.")],
+    kind: Annotated[str, typer.Option("--kind", help=f"One of: {', '.join(PLACE_KINDS)}.")],
+    parent: Annotated[
+        str | None, typer.Option("--parent", help="Code of the place it sits in (none: a root).")
+    ] = None,
+) -> None:
+    """Add a place: the first ones (city, district, street office) before the first account."""
+    if kind not in PLACE_KINDS:
+        raise ValidationFailed(f"--kind must be one of: {', '.join(PLACE_KINDS)}")
+    settings = Settings()
+    with _unit_of_work(settings) as db:
+        parent_id = None
+        if parent is not None:
+            above = place_service.by_code(db, parent)
+            if above is None:
+                raise NotFound(f"no place with code {parent}")
+            parent_id = above.id
+        place = place_service.create(
+            db, None, PlaceCreate(parent_id=parent_id, kind=kind, name=name, code=code)
+        )
+        audit_service.record(
+            db,
+            actor=SYSTEM,
+            action="place.created",
+            subject_type="place",
+            subject_id=place.id,
+            place_id=place.id,
+            detail={"code": place.code, "kind": place.kind},
+        )
+        out.print(f"created {place.kind} {place.name} ({place.code})", markup=False)
 
 
 # --- import ---------------------------------------------------------------------------------
