@@ -14,7 +14,7 @@ from linli.audit import service as audit_service
 from linli.audit.models import AuditEvent
 from linli.core.actor import SYSTEM
 from linli.resident.models import Resident
-from tests.conftest import World, bearer
+from tests.conftest import PASSWORD, World, bearer
 
 
 def make_some_history(client: TestClient, world: World) -> None:
@@ -36,7 +36,11 @@ def make_some_history(client: TestClient, world: World) -> None:
         json={"fields": ["phone"], "reason": "越权"},
         headers=bearer(world, "pm1"),
     )
-    client.patch("/api/v1/me/resident", json={"phone": "13800000000"}, headers=bearer(world, "bob"))
+    client.patch(
+        "/api/v1/me/resident",
+        json={"phone": "13800000000", "current_password": PASSWORD},
+        headers=bearer(world, "bob"),
+    )
 
 
 def allow_tampering(db: Session) -> None:

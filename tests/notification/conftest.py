@@ -24,7 +24,7 @@ from linli.notification import service
 from linli.notification.models import Notification, NotificationEndpoint
 from linli.notification.schemas import PreferencesUpdate
 from linli.place import service as place_service
-from tests.conftest import World
+from tests.conftest import PASSWORD, World
 
 WEBHOOK_SECRET = "whsec-0123456789abcdef"
 
@@ -175,7 +175,9 @@ def actor_of(world: World, username: str) -> Actor:
 
 def set_email(db: Session, world: World, username: str, email: str, **prefs: Any) -> None:
     service.update_preferences(
-        db, actor_of(world, username), PreferencesUpdate(email=email, **prefs)
+        db,
+        actor_of(world, username),
+        PreferencesUpdate(email=email, current_password=PASSWORD, **prefs),
     )
 
 

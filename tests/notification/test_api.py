@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from linli.audit.models import AuditEvent
 from linli.notification.models import Notification
-from tests.conftest import World, bearer
+from tests.conftest import PASSWORD, World, bearer
 from tests.notification.conftest import add_endpoint, alarm, set_email
 
 ENDPOINT = {
@@ -86,6 +86,7 @@ def test_preferences_round_trip_and_validation(
     }
     body = {
         "email": "alice@example.org",
+        "current_password": PASSWORD,
         "quiet_start": "22:00",
         "quiet_end": "07:00",
         "min_severity": "major",
@@ -115,7 +116,11 @@ def test_preferences_round_trip_and_validation(
     [event] = list(events)
     assert event.fields == "email"
     assert "alice@" not in event.detail
-    r = client.put("/api/v1/notification-preferences", json={"email": ""}, headers=alice)
+    r = client.put(
+        "/api/v1/notification-preferences",
+        json={"email": "", "current_password": PASSWORD},
+        headers=alice,
+    )
     assert r.json()["email"] is None
 
 

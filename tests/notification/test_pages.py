@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from linli.core.events import hub
 from linli.notification.models import Notification, NotificationEndpoint
-from tests.conftest import World, bearer, csrf_of
+from tests.conftest import PASSWORD, World, bearer, csrf_of
 from tests.notification.conftest import add_endpoint, alarm
 
 
@@ -69,6 +69,7 @@ def test_messages_page_lists_marks_and_saves_preferences(
         data={
             "csrf_token": token,
             "email": "alice@example.org",
+            "password": PASSWORD,
             "email_enabled": "1",
             "quiet_start": "22:00",
             "quiet_end": "07:00",

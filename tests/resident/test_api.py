@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from linli.audit.models import AuditEvent
 from linli.core.time import utc_now
 from linli.resident.models import Household, Resident
-from tests.conftest import World, bearer
+from tests.conftest import PASSWORD, World, bearer
 
 ALICE_PHONE = "13812345678"
 ALAN_PHONE = "13812340000"
@@ -397,7 +397,9 @@ def test_resident_sees_in_access_log_who_revealed_their_data(
 
 def test_resident_updates_own_phone(client: TestClient, world: World, db: Session) -> None:
     r = client.patch(
-        "/api/v1/me/resident", json={"phone": "13700001234"}, headers=bearer(world, "alice")
+        "/api/v1/me/resident",
+        json={"phone": "13700001234", "current_password": PASSWORD},
+        headers=bearer(world, "alice"),
     )
     assert r.status_code == 200, r.text
     assert r.json()["phone"] == "137****1234"

@@ -143,7 +143,9 @@ def test_changing_my_phone_is_stored_and_recorded(
     make_client: MakeClient, world: World, db: Session
 ) -> None:
     alice = make_client("alice")
-    response = _post(alice, "/me/profile", "/me/profile/phone", {"phone": "139 0000 1111"})
+    response = _post(
+        alice, "/me/profile", "/me/profile/phone", {"phone": "139 0000 1111", "password": PASSWORD}
+    )
     assert response.status_code == 303
     assert _phone(db, world.residents["alice"]) == "13900001111"
     assert [e.fields for e in _events(db, "resident.updated")] == ["phone"]
@@ -626,7 +628,7 @@ def test_form_post_without_csrf_token_changes_nothing(
     make_client: MakeClient, world: World, db: Session
 ) -> None:
     alice = make_client("alice")
-    response = alice.post("/me/profile/phone", data={"phone": "13900001111"})
+    response = alice.post("/me/profile/phone", data={"phone": "13900001111", "password": PASSWORD})
     assert response.status_code == 403
     assert _phone(db, world.residents["alice"]) == "13812345678"
 

@@ -698,3 +698,31 @@ def password_matches(db: Session, account_id: int, password: str) -> bool:
     """Whether ``password`` is the account's: the identity re-check before a deletion."""
     account = get_account(db, account_id)
     return passwords.verify_password(account.password_hash, password)
+
+
+def reauthenticate(
+    db: Session, actor: Actor, password: str, *, purpose: str, at_desk: bool = False
+) -> None:
+    """The password again before a change of contact details (A13); a miss is audited.
+
+    ``at_desk``: the change is to the resident a staff member assists in person; the staff
+    member's own login stands for it, as the resident's password is not theirs to know.
+    """
+    if actor.account_id is None:
+        raise NotAuthenticated("log in first")
+    if at_desk and actor.is_assisting:
+        return
+    if password and password_matches(db, actor.account_id, password):
+        return
+    audit_service.record(
+        db,
+        actor=actor,
+        action="auth.reauth_failed",
+        outcome="denied",
+        subject_type="account",
+        subject_id=actor.account_id,
+        detail={"step": purpose, "given": bool(password)},
+    )
+    if not password:
+        raise PermissionDenied("enter your current password to make this change")
+    raise PermissionDenied("the password is not right")

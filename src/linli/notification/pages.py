@@ -154,8 +154,10 @@ def save_preferences(
     quiet_end: Annotated[str, Form(max_length=16)] = "",
     min_severity: Annotated[str, Form(max_length=16)] = "warning",
     daily_cap: Annotated[str, Form(max_length=8)] = "20",
+    password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
-    """Save the preferences form; a mistake comes back with a message at the field."""
+    """Save the preferences form; a mistake comes back with a message at the field. A new
+    e-mail address needs the password again (A13)."""
     form = {
         "email": email,
         "email_enabled": email_enabled == "1",
@@ -181,12 +183,24 @@ def save_preferences(
                 "quiet_end": quiet_end.strip()[:5],
                 "min_severity": min_severity,
                 "daily_cap": daily_cap.strip() or "0",
+                "current_password": password,
             }
         )
     except ValidationError as exc:
         errors = shell.field_errors(exc, messages)
         return _inbox_page(request, db, actor, form=form, errors=errors, status_code=422)
-    service.update_preferences(db, actor, data)
+    try:
+        service.update_preferences(db, actor, data)
+    except PermissionDenied as exc:
+        db.commit()  # keep the audit row of the failed re-check; nothing else has changed
+        if password:
+            missed = _("That is not your password. Enter the password you log in with.")
+        else:
+            missed = _("Enter your password to change the e-mail address.")
+        errors = {"password": missed}
+        return _inbox_page(
+            request, db, actor, form=form, errors=errors, status_code=exc.status_code
+        )
     db.commit()
     return RedirectResponse("/me/notifications?done=saved#preferences", status_code=303)
 

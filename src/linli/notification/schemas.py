@@ -72,11 +72,13 @@ class PreferencesRead(BaseModel):
 
 
 class PreferencesUpdate(BaseModel):
-    """Fields left out stay as they are; an empty e-mail address removes it."""
+    """Fields left out stay as they are; an empty e-mail address removes it. A change of the
+    e-mail address needs ``current_password`` (re-authentication, A13)."""
 
     model_config = ConfigDict(extra="forbid")
 
     email: str | None = Field(default=None, max_length=254)
+    current_password: str | None = Field(default=None, max_length=1024, repr=False)
     email_enabled: bool | None = None
     quiet_start: str | None = Field(default=None, pattern=CLOCK)
     quiet_end: str | None = Field(default=None, pattern=CLOCK)

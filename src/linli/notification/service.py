@@ -407,8 +407,15 @@ def get_preferences(db: Session, actor: Actor) -> PreferencesRead:
 
 
 def update_preferences(db: Session, actor: Actor, data: PreferencesUpdate) -> PreferencesRead:
-    """Change how the actor is told; an e-mail address change is audited (without the value)."""
+    """Change how the actor is told; an e-mail address change needs the password again (A13)
+    and is audited (without the value)."""
     me = _me(actor)
+    if (
+        data.email is not None
+        and (data.email.strip() or None) != account_service.get_account(db, me).email
+    ):
+        password = data.current_password or ""
+        account_service.reauthenticate(db, actor, password, purpose="email")
     row = repository.preference(db, me)
     if row is None:
         defaults = Prefs()

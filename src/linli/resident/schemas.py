@@ -102,9 +102,10 @@ class ResidentCreate(BaseModel):
 
 
 class ResidentUpdate(BaseModel):
-    """What a resident may change about themselves."""
+    """What a resident may change about themselves; a new phone number needs the password."""
 
     phone: str | None = Field(default=None, max_length=20)
+    current_password: str | None = Field(default=None, max_length=1024, repr=False)
 
     @field_validator("phone")
     @classmethod

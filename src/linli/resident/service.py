@@ -318,11 +318,19 @@ def my_household(db: Session, actor: Actor) -> tuple[HouseholdRead | None, list[
 
 
 def update_me(db: Session, actor: Actor, data: ResidentUpdate) -> ResidentRead:
+    """Change my own details; a new phone number needs the password again (A13), except for
+    a resident assisted at the desk, where the staff member's login stands for it."""
     rid = actor.effective_resident_id
     if rid is None:
         raise PermissionDenied("this page is for residents")
     me = get_record(db, rid)
-    if "phone" in data.model_fields_set:
+    changed = {"phone"} & data.model_fields_set
+    if "phone" in changed and data.phone != me.phone:
+        from linli.account import service as account_service  # account builds on resident
+
+        password = data.current_password or ""
+        account_service.reauthenticate(db, actor, password, purpose="phone", at_desk=True)
+    if "phone" in changed:
         me.phone = data.phone
         me.phone_digest = _digest(data.phone, "residents.phone")
     me.updated_at = utc_now()
@@ -334,7 +342,7 @@ def update_me(db: Session, actor: Actor, data: ResidentUpdate) -> ResidentRead:
         subject_id=rid,
         subject_resident_id=rid,
         place_id=me.place_id,
-        fields=sorted(data.model_fields_set),
+        fields=sorted(changed),
     )
     return to_read(db, me, mask=False)
 
