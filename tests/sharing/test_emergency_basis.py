@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import orjson
 import pytest
@@ -75,7 +76,7 @@ def _facts(db: Session, world: World, incident_id: int) -> sharing_service.Incid
 
 
 def test_emergency_basis_is_named_roles_only_time_boxed_audited_and_shown(
-    client: TestClient, db: Session, world: World
+    client: TestClient, db: Session, world: World, make_client: Callable[..., TestClient]
 ) -> None:
     url = "/api/v1/sharing/recipients"
     # Staff, grid workers, auditors and residents cannot invoke it: refused, nothing stored.
@@ -196,6 +197,10 @@ def test_emergency_basis_is_named_roles_only_time_boxed_audited_and_shown(
         assert dt.datetime.fromisoformat(item["emergency_until"]) == expires
     assert "contact_rooms" in items[first.id]["fields"]
     assert "contact_rooms" not in items[second.id]["fields"]
+    # The page says it too, in the resident's language.
+    page = make_client("alice").get("/me/disclosures")
+    assert page.status_code == 200
+    assert page.text.count("紧急情况依据有效至") == 2, page.text
     # Carol lives in the other community: neither message concerns her.
     r = client.get("/api/v1/me/disclosures", headers=bearer(world, "carol"))
     assert r.json()["items"] == []
