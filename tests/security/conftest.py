@@ -5,6 +5,7 @@ holding all of them with the ids of each path parameter."""
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,7 +17,7 @@ from linli.device.schemas import DeviceCreate
 from linli.place import service as place_service
 from linli.rule import service as rule_service
 from linli.rule.schemas import RuleCreate
-from tests.conftest import World
+from tests.conftest import World, bearer
 
 
 @pytest.fixture
@@ -303,3 +304,50 @@ def seeded(
     }
     assert all(v is not None for v in ids.values()), ids
     return ids
+
+
+@pytest.fixture
+def ids(
+    client: TestClient,
+    db: Session,
+    world: World,
+    seeded: dict[str, object],
+    c1_export: int,
+    c1_breach: int,
+) -> dict[str, object]:
+    """The seeded objects, and alice's privacy requests: a download link for a processor and
+    a correction waiting for staff."""
+    alice = bearer(world, "alice")
+    link = client.post("/api/v1/me/export-links", json={"processor": "某某体检中心"}, headers=alice)
+    assert link.status_code == 201, link.text
+    correction = client.post(
+        "/api/v1/me/corrections",
+        json={"field": "name", "new_value": "王晓丽", "reason": "登记时写错了"},
+        headers=alice,
+    )
+    assert correction.status_code == 201, correction.text
+    from linli.waste import service as waste_service
+    from linli.waste.schemas import ContainerCreate
+
+    made = waste_service.create_container(
+        db,
+        None,
+        ContainerCreate(
+            place_id=world.places["c1-b1"],
+            code="authz-bin",
+            name="1号楼厨余桶",
+            latitude=39.9,
+            longitude=116.4,
+            category="厨余垃圾",
+            capacity_l=240,
+            max_load_kg=100,
+        ),
+    )
+    db.commit()
+    return seeded | {
+        "bin_id": made.id,
+        "export_id": c1_export,
+        "breach_id": c1_breach,
+        "link_id": link.json()["id"],
+        "request_id": correction.json()["id"],
+    }
