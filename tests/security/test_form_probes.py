@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -147,7 +146,7 @@ def test_forms_store_no_script_break_nothing_and_need_their_token(
             if r.status_code >= 500:
                 failures.append(f"{key} as {actor}: {r.status_code}")
                 continue
-            text: Any = r.text if "html" in r.headers.get("content-type", "") else ""
+            text = r.text if "html" in r.headers.get("content-type", "") else ""
             if SCRIPT in text or HANDLER in text:
                 failures.append(f"{key} as {actor}: the probe is on the page unescaped")
             if ESCAPED in text:

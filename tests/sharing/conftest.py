@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from linli.account import service as account_service
 from linli.account.schemas import AccountCreate
 from linli.core.actor import Actor
+from linli.core.time import utc_now
 from linli.incident import service as incident_service
 from linli.incident.models import Incident
 from linli.incident.schemas import IncidentCreate
@@ -173,3 +174,34 @@ def declared_breach(db: Session, world: World, *, place: str = "c1") -> int:
     )
     db.commit()
     return notices.breach.id
+
+
+def fire_facts(
+    world: World,
+    *,
+    incident_id: int,
+    place_id: int,
+    place_path: str,
+    title: str,
+    room: str,
+    area: str = "",
+) -> sharing_service.IncidentFacts:
+    """A fire where alice (of ``room``) asked for help: what a message about it is built from."""
+    return sharing_service.IncidentFacts(
+        incident_id=incident_id,
+        place_id=place_id,
+        place_path=place_path,
+        type="fire",
+        severity=4,
+        status="reported",
+        title=title,
+        description="",
+        area=area,
+        latitude=None,
+        longitude=None,
+        created_at=utc_now(),
+        updated_at=utc_now(),
+        responders=0,
+        help_requests=1,
+        contacts=((world.residents["alice"], "王小丽", room),),
+    )

@@ -15,7 +15,7 @@ from linli.core.time import utc_now
 from linli.sharing import service as sharing_service
 from linli.sharing.models import Disclosure, Recipient
 from tests.conftest import World, bearer, login
-from tests.sharing.conftest import account_with_role, actor_of, open_incident, recipient
+from tests.sharing.conftest import account_with_role, actor_of, fire_facts, open_incident, recipient
 from tests.standards.cap.test_cap import validate_cap
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -209,23 +209,13 @@ def test_residents_see_what_was_shared_about_their_home_and_them(
     open_incident(db, world, place="c1-b1", title="c1 起火")
     open_incident(db, world, place="c2-b1", title="c2 起火", staff="staff2")
     # A message with alice's own details about a place in c2.
-    facts = sharing_service.IncidentFacts(
+    facts = fire_facts(
+        world,
         incident_id=999,
         place_id=world.places["c2-compound"],
         place_path=_path(db, world, "c2-compound"),
-        type="fire",
-        severity=4,
-        status="reported",
         title="c2 求助",
-        description="",
-        area="",
-        latitude=None,
-        longitude=None,
-        created_at=utc_now(),
-        updated_at=utc_now(),
-        responders=0,
-        help_requests=1,
-        contacts=((world.residents["alice"], "王小丽", "101"),),
+        room="101",
     )
     recipient(db, world, place="district", admin="district", fields=["contact_rooms"], name="急救")
     sharing_service.share_incident(db, facts, msg_type="Alert")

@@ -20,7 +20,7 @@ from linli.notice.schemas import BroadcastCreate
 from linli.sharing import service as sharing_service
 from linli.sharing.models import Disclosure, DisclosureResident
 from tests.conftest import World
-from tests.sharing.conftest import FULL, actor_of, open_incident, recipient
+from tests.sharing.conftest import FULL, actor_of, fire_facts, open_incident, recipient
 from tests.standards.cap.test_cap import CAP, validate_cap
 
 NS = {"c": CAP}
@@ -171,23 +171,14 @@ def test_personal_fields_never_go_out_without_an_emergency_or_legal_basis(
 ) -> None:
     # The registry refuses the combination; a basis changed by hand in the database is caught
     # when the message is built as well.
-    facts = sharing_service.IncidentFacts(
+    facts = fire_facts(
+        world,
         incident_id=1,
         place_id=world.places["c1-b1"],
         place_path="/1/",
-        type="fire",
-        severity=4,
-        status="reported",
         title="t",
-        description="",
+        room="101",
         area="a",
-        latitude=None,
-        longitude=None,
-        created_at=utc_now(),
-        updated_at=utc_now(),
-        responders=0,
-        help_requests=1,
-        contacts=((world.residents["alice"], "王小丽", "101"),),
     )
     message = sharing_service._Message("linli-x-1", "Alert", utc_now(), (), "")
     body, fields, personal = sharing_service.build_alert(

@@ -19,7 +19,7 @@ from linli.sharing import service as sharing_service
 from linli.sharing.models import Disclosure, DisclosureResident, Recipient
 from linli.sharing.schemas import RecipientCreate
 from tests.conftest import World, bearer
-from tests.sharing.conftest import actor_of
+from tests.sharing.conftest import actor_of, fire_facts
 
 INVOKE = "sharing.emergency.invoke"
 
@@ -55,23 +55,13 @@ def _aware(value: dt.datetime) -> dt.datetime:
 def _facts(db: Session, world: World, incident_id: int) -> sharing_service.IncidentFacts:
     """A fire in alice's building where alice asked for help."""
     place = place_service.get(db, world.places["c1-b1"])
-    return sharing_service.IncidentFacts(
+    return fire_facts(
+        world,
         incident_id=incident_id,
         place_id=place.id,
         place_path=place.path,
-        type="fire",
-        severity=4,
-        status="reported",
         title="1号楼起火",
-        description="",
-        area="",
-        latitude=None,
-        longitude=None,
-        created_at=utc_now(),
-        updated_at=utc_now(),
-        responders=0,
-        help_requests=1,
-        contacts=((world.residents["alice"], "王小丽", "1-101"),),
+        room="1-101",
     )
 
 
